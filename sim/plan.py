@@ -1,0 +1,162 @@
+"""Parallelism plan of a training step (TP, PP, DP, CP, EP, ZeRO/FSDP, schedule, recompute, offload) and its checks.
+
+Megatron conventions: world = tp*pp*dp*cp; experts reuse the same GPUs with
+tp*cp*dp = etp*ep*edp (EP is carved out of DP x CP); num_microbatches =
+global_batch / (dp * micro_batch).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sim.schedules import SCHEDULES
+
+RECOMPUTE = ("none", "selective", "full")
+OFFLOAD_TARGETS = ("none", "cpu", "nvme")
+
+
+def _check_choice(label: str, value: str, known: tuple[str, ...]) -> None:
+    """One-line ValueError for a value outside a fixed set."""
+    if value not in known:
+        raise ValueError(f"{label}={value!r} is not one of {', '.join(known)}")
+
+
+@dataclass(frozen=True)
+class OffloadPolicy:
+    """Where model states and activations live when not on the GPU (ZeRO-Offload / ZeRO-Infinity)."""
+
+    optimizer: str = "none"  # fp32 master + moments: "none" | "cpu" | "nvme"
+    params: str = "none"  # low-precision params (needs ZeRO-3/FSDP)
+    grads: str = "none"  # low-precision grads
+    activations: str = "none"  # saved activations ("none" | "cpu")
+    cpu_adam: bool = False  # optimizer step runs on the host CPU (DeepSpeed CPUAdam)
+
+    def __post_init__(self) -> None:
+        for label in ("optimizer", "params", "grads"):
+            _check_choice(f"offload.{label}", getattr(self, label), OFFLOAD_TARGETS)
+        _check_choice("offload.activations", self.activations, ("none", "cpu"))
+        if self.cpu_adam and self.optimizer != "cpu":
+            raise ValueError("offload.cpu_adam needs offload.optimizer='cpu' (the step runs where the states are)")
+
+    @property
+    def any(self) -> bool:
+        """True when anything leaves the GPU."""
+        return any(getattr(self, k) != "none" for k in ("optimizer", "params", "grads", "activations"))
+
+
+@dataclass(frozen=True)
+class ParallelPlan:
+    """How one training step is split over GPUs; frozen, checked against a model by validate()."""
+
+    tp: int = 1
+    pp: int = 1
+    dp: int = 1
+    cp: int = 1
+    ep: int = 1
+    etp: int | None = None  # expert tensor parallel; None = tp (Megatron's default)
+    vp: int = 1  # virtual pipeline stages (model chunks) per pipeline rank
+    zero: int = 0  # ZeRO stage 0..3
+    fsdp: bool = False  # PyTorch FSDP full shard = ZeRO-3
+    sequence_parallel: bool = False
+    micro_batch: int = 1
+    global_batch: int = 1
+    schedule: str = "1f1b"
+    recompute: str = "none"
+    recompute_layers: int | None = None  # layers per stage fully recomputed; None = all
+    distributed_optimizer: bool = False  # Megatron distributed optimizer = ZeRO-1 over dp*cp
+    dp_overlap: bool = True  # gradient reduce(-scatter) per bucket overlapped with backward
+    tp_overlap: bool = False  # TP collectives overlapped with GEMMs (userbuffers)
+    pp_overlap: bool = True  # p2p sends asynchronous
+    fsdp_prefetch: bool = True  # next layer's all-gather overlapped with this layer
+    cp_overlap: bool = True  # context-parallel ring exchange overlapped with attention
+    offload: OffloadPolicy = field(default_factory=OffloadPolicy)
+    zeroth_order: bool = False  # MeZO/ZO2: forward only, two perturbed forwards per step
+
+    def __post_init__(self) -> None:
+        for label in ("tp", "pp", "dp", "cp", "ep", "vp", "micro_batch", "global_batch"):
+            v = getattr(self, label)
+            if not isinstance(v, int) or isinstance(v, bool) or v < 1:
+                raise ValueError(f"{label} must be a positive integer, got {v!r}")
+        if self.etp is not None and (not isinstance(self.etp, int) or self.etp < 1):
+            raise ValueError(f"etp must be a positive integer or None, got {self.etp!r}")
+        if self.zero not in (0, 1, 2, 3):
+            raise ValueError(f"zero stage must be 0, 1, 2 or 3, got {self.zero!r}")
+        if self.fsdp and self.zero not in (0, 3):
+            raise ValueError(f"fsdp is ZeRO-3; it contradicts zero={self.zero}")
+        if self.schedule not in SCHEDULES:
+            raise ValueError(f"unknown pipeline schedule {self.schedule!r}; known: {', '.join(sorted(SCHEDULES))}")
+        _check_choice("recompute", self.recompute, RECOMPUTE)
+        if self.recompute_layers is not None:
+            if self.recompute != "full":
+                raise ValueError(f"recompute_layers={self.recompute_layers} needs recompute='full'")
+            if not isinstance(self.recompute_layers, int) or self.recompute_layers < 0:
+                raise ValueError(f"recompute_layers must be a non-negative integer, got {self.recompute_layers!r}")
+        if self.vp > 1 and self.schedule != "interleaved":
+            raise ValueError(f"vp={self.vp} needs schedule 'interleaved', got {self.schedule!r}")
+        if self.schedule == "interleaved" and (self.vp < 2 or self.pp < 2):
+            raise ValueError(f"interleaved schedule needs pp > 1 and vp > 1, got pp={self.pp}, vp={self.vp}")
+        if self.offload.params != "none" and self.zero_stage != 3:
+            raise ValueError(f"offloading params needs ZeRO-3 or FSDP (sharded params), got zero={self.zero}")
+
+    @property
+    def n_gpus(self) -> int:
+        """GPUs the plan occupies: tp*pp*dp*cp."""
+        return self.tp * self.pp * self.dp * self.cp
+
+    @property
+    def num_microbatches(self) -> int:
+        """Micro-batches per step per pipeline: global_batch / (dp * micro_batch) (floor; validate() checks)."""
+        return self.global_batch // (self.dp * self.micro_batch)
+
+    @property
+    def zero_stage(self) -> int:
+        """Effective ZeRO stage: FSDP is 3, the distributed optimizer at least 1."""
+        if self.fsdp:
+            return 3
+        return max(self.zero, 1) if self.distributed_optimizer else self.zero
+
+    @property
+    def expert_tp(self) -> int:
+        """Expert tensor-parallel size (defaults to tp)."""
+        return self.tp if self.etp is None else self.etp
+
+    @property
+    def expert_dp(self) -> int:
+        """Expert data-parallel size: tp*cp*dp / (etp*ep) (Megatron's MoE parallel folding)."""
+        return (self.tp * self.cp * self.dp) // (self.expert_tp * self.ep)
+
+    def layers_per_stage(self, n_layers: int) -> int:
+        """Layers held by one pipeline rank (all its chunks)."""
+        return n_layers // self.pp
+
+    def validate(self, n_gpus: int, n_layers: int, n_heads: int, n_kv_heads: int | None = None,
+                 n_experts: int = 0) -> None:
+        """Check the plan against a cluster size and a model; raise ValueError naming the broken constraint."""
+        kv = n_heads if n_kv_heads is None else n_kv_heads
+        if self.n_gpus != n_gpus:
+            raise ValueError(f"tp*pp*dp*cp = {self.tp}*{self.pp}*{self.dp}*{self.cp} = {self.n_gpus} != {n_gpus} GPUs")
+        if n_heads % self.tp:
+            raise ValueError(f"tp={self.tp} does not divide {n_heads} attention heads")
+        if kv % self.tp:
+            raise ValueError(f"tp={self.tp} does not divide {kv} KV heads (query groups)")
+        chunks = self.pp * self.vp
+        if n_layers % chunks:
+            what = f"pp*vp = {self.pp}*{self.vp} = {chunks} chunks" if self.vp > 1 else f"pp={self.pp}"
+            raise ValueError(f"{what} does not divide {n_layers} layers")
+        per = self.dp * self.micro_batch
+        if self.global_batch % per:
+            raise ValueError(f"global batch {self.global_batch} is not divisible by dp*micro_batch = {per}")
+        m = self.num_microbatches
+        if self.schedule == "interleaved" and m % self.pp:
+            raise ValueError(f"interleaved schedule needs num_microbatches % pp == 0, got {m} % {self.pp} = {m % self.pp}")
+        if self.recompute_layers is not None and self.recompute_layers > n_layers // self.pp:
+            raise ValueError(f"recompute_layers={self.recompute_layers} exceeds {n_layers // self.pp} layers per stage")
+        if self.ep > 1 and n_experts == 0:
+            raise ValueError(f"ep={self.ep} needs a mixture-of-experts model, this one has no experts")
+        if n_experts and n_experts % self.ep:
+            raise ValueError(f"ep={self.ep} does not divide {n_experts} experts")
+        if n_experts or self.etp is not None:
+            dense = self.tp * self.cp * self.dp
+            moe = self.expert_tp * self.ep
+            if dense % moe:
+                raise ValueError(f"etp*ep = {self.expert_tp}*{self.ep} = {moe} does not divide "
+                                 f"tp*cp*dp = {dense} (EP is carved out of DP x CP)")

@@ -1,0 +1,100 @@
+"""Pipeline schedule types and registry: name -> function giving each stage's ordered task list."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+TASK_KINDS = ("F", "B", "W")
+
+
+@dataclass(frozen=True)
+class Task:
+    """One pipeline task of one stage: forward, backward (input grad; includes W unless split) or weight grad."""
+
+    kind: str  # "F" | "B" | "W"
+    microbatch: int
+    chunk: int = 0  # model chunk (virtual stage) index on this rank, 0 unless interleaved
+
+
+@dataclass(frozen=True)
+class PipelineSchedule:
+    """Ordered tasks per pipeline stage, plus the activation in-flight peaks memory needs."""
+
+    name: str
+    pp: int
+    vp: int
+    num_microbatches: int
+    stages: tuple[tuple[Task, ...], ...]
+    split_backward: bool  # True when W tasks are separate (zero-bubble family)
+    # Peak number of micro-batches whose activations stage s holds at once, in units of
+    # "one micro-batch through all layers of the stage" (an interleaved chunk counts 1/vp).
+    in_flight: tuple[float, ...]
+
+    def virtual_stage(self, stage: int, chunk: int) -> int:
+        """Position of (stage, chunk) along the model: chunk c of rank s holds layers of virtual stage c*pp + s."""
+        return chunk * self.pp + stage
+
+
+ScheduleFn = Callable[[int, int, int], list[list[Task]]]
+SCHEDULES: dict[str, ScheduleFn] = {}
+
+
+def register_schedule(name: str) -> Callable[[ScheduleFn], ScheduleFn]:
+    """Decorator adding a schedule function (pp, num_microbatches, vp) -> per-stage task lists."""
+
+    def deco(fn: ScheduleFn) -> ScheduleFn:
+        if name in SCHEDULES:
+            raise ValueError(f"pipeline schedule {name!r} is already registered")
+        SCHEDULES[name] = fn
+        return fn
+
+    return deco
+
+
+def peak_in_flight(tasks: tuple[Task, ...], vp: int, split_backward: bool) -> float:
+    """Peak count of (micro-batch, chunk) activations alive on a stage, divided by vp.
+
+    NB: activations count as freed at B, or at W when the backward is split (W still
+    reads the saved layer inputs; counting them whole is conservative).
+    """
+    free_kind = "W" if split_backward else "B"
+    live = peak = 0
+    for t in tasks:
+        if t.kind == "F":
+            live += 1
+            peak = max(peak, live)
+        elif t.kind == free_kind:
+            live -= 1
+    return peak / vp
+
+
+def _check_complete(stages: list[list[Task]], pp: int, m: int, vp: int, split: bool, name: str) -> None:
+    """Each stage runs every (micro-batch, chunk) exactly once per kind; a bug here is the schedule's."""
+    kinds = ("F", "B", "W") if split else ("F", "B")
+    want = sorted((k, mb, c) for k in kinds for mb in range(m) for c in range(vp))
+    for s, tasks in enumerate(stages):
+        got = sorted((t.kind, t.microbatch, t.chunk) for t in tasks)
+        if got != want:
+            raise ValueError(f"schedule {name!r} is malformed on stage {s} (pp={pp}, m={m}, vp={vp})")
+
+
+def build_schedule(name: str, pp: int, num_microbatches: int, vp: int = 1) -> PipelineSchedule:
+    """Build a registered schedule; unknown names and impossible shapes raise ValueError."""
+    if name not in SCHEDULES:
+        raise ValueError(f"unknown pipeline schedule {name!r}; known: {', '.join(sorted(SCHEDULES))}")
+    for label, v in (("pp", pp), ("num_microbatches", num_microbatches), ("vp", vp)):
+        if not isinstance(v, int) or v < 1:
+            raise ValueError(f"{label} must be a positive integer, got {v!r}")
+    stages = SCHEDULES[name](pp, num_microbatches, vp)
+    split = any(t.kind == "W" for tasks in stages for t in tasks)
+    _check_complete(stages, pp, num_microbatches, vp, split, name)
+    frozen = tuple(tuple(t) for t in stages)
+    return PipelineSchedule(
+        name=name,
+        pp=pp,
+        vp=vp,
+        num_microbatches=num_microbatches,
+        stages=frozen,
+        split_backward=split,
+        in_flight=tuple(peak_in_flight(t, vp, split) for t in frozen),
+    )
