@@ -1,0 +1,229 @@
+"""Fit a PerfProfile from a microbenchmark JSONL (format of shared/calibration/h100_sxm_microbench.jsonl).
+
+Each record becomes one or more samples (measured time, a prediction function of the profile). The
+fit minimises robust (soft-L1) least squares of log(predicted / measured) over the few profile
+parameters, in three independent blocks so that each kind of data fits only its own parameters:
+memory kernels, then GEMMs, then attention (which reuses the latencies of the first two).
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime as _dt
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterable
+
+import numpy as np
+from scipy.optimize import least_squares
+
+from hardware.perf import attention_time, gemm_time, memory_time
+from hardware.perf.profile import PerfProfile
+from hardware.spec import DeviceSpec, canonical_dtype
+
+# Fields each record kind must carry (extra fields are fine).
+REQUIRED = {
+    "device": (),
+    "peak_gemm": ("dtype", "m", "n", "k", "ms"),
+    "gemm": ("m", "n", "k", "ms"),
+    "peak_mem": ("op", "bytes_moved", "ms"),
+    "attn": ("b", "hq", "hkv", "s", "d", "causal", "ms_fwd", "ms_fwd_bwd"),
+    "memop": ("op", "t", "h", "ms"),
+}
+# Memory op of a [t, h] bf16 tensor -> (tensors of t*h elements read + written, kernel class).
+MEMOPS = {
+    "rmsnorm": (2, "reduction"),   # read x, write y (the h-long weight is negligible)
+    "layernorm": (2, "reduction"),
+    "silu": (2, "elementwise"),
+    "gelu": (2, "elementwise"),
+    "add": (3, "elementwise"),     # read a, b; write c
+    "mul": (3, "elementwise"),
+    "softmax": (2, "softmax"),
+}
+MS = 1e-3   # file times are milliseconds
+
+
+def load_microbench(path: str | Path) -> list[dict]:
+    """Read and validate a microbenchmark JSONL; ValueError naming the line for bad JSON or missing fields."""
+    records = []
+    for lineno, line in enumerate(Path(path).read_text().splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            rec = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"{path}:{lineno}: malformed JSON ({exc.msg})") from None
+        if not isinstance(rec, dict) or "kind" not in rec:
+            raise ValueError(f"{path}:{lineno}: record needs a 'kind' field")
+        kind = rec["kind"]
+        if kind not in REQUIRED:
+            raise ValueError(f"{path}:{lineno}: unknown kind {kind!r}; known: {', '.join(REQUIRED)}")
+        missing = [f for f in REQUIRED[kind] if f not in rec]
+        if missing:
+            raise ValueError(f"{path}:{lineno}: {kind} record is missing field(s) {', '.join(missing)}")
+        for f in REQUIRED[kind]:
+            if f.startswith("ms") and not (isinstance(rec[f], (int, float)) and rec[f] > 0):
+                raise ValueError(f"{path}:{lineno}: {f} must be a positive number of milliseconds, got {rec[f]!r}")
+        if kind == "memop" and rec["op"] not in MEMOPS:
+            raise ValueError(f"{path}:{lineno}: unknown memop {rec['op']!r}; known: {', '.join(MEMOPS)}")
+        rec["_line"] = lineno
+        records.append(rec)
+    return records
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One measured time and how to predict it from a profile."""
+
+    kind: str                      # statistics bucket, e.g. "gemm m>=128", "attn bwd"
+    block: str                     # which parameter block it fits: "memory", "gemm", "attention"
+    group: str                     # cross-validation group (hidden size, attention shape, memop size)
+    measured_s: float
+    predict: Callable[[PerfProfile], float]
+    label: str
+
+
+def samples(records: Iterable[dict], dev: DeviceSpec) -> list[Sample]:
+    """Turn records into samples (attention gives three: forward, backward alone, forward+backward)."""
+    out = []
+    for r in records:
+        kind = r["kind"]
+        if kind == "peak_gemm" or kind == "gemm":
+            m, n, k = int(r["m"]), int(r["n"]), int(r["k"])
+            dt = canonical_dtype(r.get("dtype", "bf16"))
+            bucket = "gemm peak" if kind == "peak_gemm" else ("gemm m>=128" if m >= 128 else "gemm m<128")
+            group = str(r.get("hidden", f"peak-{dt}")) if kind == "gemm" else f"peak-{dt}"
+            out.append(Sample(bucket, "gemm", group, r["ms"] * MS,
+                              lambda p, m=m, n=n, k=k, dt=dt: gemm_time(dev, p, m, n, k, dt).time_s,
+                              f"{dt} {m}x{n}x{k}"))
+        elif kind == "peak_mem":
+            nbytes = float(r["bytes_moved"])
+            out.append(Sample("memory", "memory", f"peak_mem-{nbytes:.0f}", r["ms"] * MS,
+                              lambda p, b=nbytes: memory_time(dev, p, b).time_s, f"{r['op']} {nbytes:.3g} B"))
+        elif kind == "memop":
+            tensors, cls = MEMOPS[r["op"]]
+            nbytes = tensors * 2.0 * r["t"] * r["h"]   # bf16
+            out.append(Sample("memory", "memory", f"memop-{r['t']}x{r['h']}", r["ms"] * MS,
+                              lambda p, b=nbytes, c=cls: memory_time(dev, p, b, op_class=c).time_s,
+                              f"{r['op']} [{r['t']},{r['h']}]"))
+        elif kind == "attn":
+            shape = (r["b"], r["hq"], r["hkv"], r["s"], r["s"], r["d"], bool(r["causal"]))
+            group = f"attn-b{r['b']}h{r['hq']}s{r['s']}d{r['d']}"
+            label = "b{} hq{} hkv{} s{} d{} {}".format(*shape[:4], shape[5], "causal" if shape[6] else "full")
+
+            def fwd(p, s=shape):
+                return attention_time(dev, p, *s).time_s
+
+            def bwd(p, s=shape):
+                return attention_time(dev, p, *s, backward=True).time_s
+
+            fb = r["ms_fwd_bwd"] - r["ms_fwd"]
+            out.append(Sample("attn fwd", "attention", group, r["ms_fwd"] * MS, fwd, label))
+            if fb > 0:
+                out.append(Sample("attn bwd", "attention", group, fb * MS, bwd, label))
+            out.append(Sample("attn fwd+bwd", "attention-check", group, r["ms_fwd_bwd"] * MS,
+                              lambda p, f=fwd, b=bwd: f(p) + b(p), label))
+    return out
+
+
+# Parameter blocks: profile field -> (initial value, lower, upper, scale). Latencies fit in microseconds.
+_BLOCKS = {
+    "memory": {"hbm_fraction": (0.9, 0.2, 1.0, 1), "reduction_fraction": (0.7, 0.1, 1.0, 1),
+               "softmax_fraction": (0.5, 0.05, 1.0, 1), "kernel_latency_s": (4.0, 0.5, 50.0, 1e-6)},
+    "gemm": {"tile_overhead": (32.0, 0.0, 512.0, 1), "gemm_latency_s": (6.0, 0.5, 50.0, 1e-6),
+             "gemm_bandwidth_fraction": (0.85, 0.2, 1.0, 1)},
+    "attention": {"attn_fwd_fraction": (0.8, 0.1, 1.0, 1), "attn_bwd_fraction": (0.7, 0.1, 1.0, 1),
+                  "attn_score_flops": (200.0, 0.0, 4000.0, 1), "attn_fwd_tile_overhead": (1.0, 0.0, 64.0, 1),
+                  "attn_bwd_tile_overhead": (4.0, 0.0, 64.0, 1)},
+}
+# Used for parameters the data cannot inform (and as the starting point of the fit).
+PRIOR = PerfProfile(
+    device="prior", compute_fraction={"bf16": 0.72}, tile_overhead=32.0, gemm_latency_s=6e-6,
+    gemm_bandwidth_fraction=0.85,
+    misaligned_efficiency=0.65,  # NB prior: ~0.73 for odd n on H100 (pytorch-labs float8_experimental PR #145,
+    # bf16 8193x2501x5008 at 509 vs ~700 TFLOP/s aligned), 0.57-0.74 on RTX 4090 (pytorch issue #181718).
+    hbm_fraction=0.9, reduction_fraction=0.7, softmax_fraction=0.45, kernel_latency_s=4e-6,
+    attn_fwd_fraction=0.8, attn_bwd_fraction=0.7, attn_score_flops=200.0, attn_fwd_tile_overhead=1.0,
+    attn_bwd_tile_overhead=4.0,
+    source="prior (no fit)")
+SOFT_L1_SCALE = 0.05   # residuals beyond ~5% in log time count linearly, not squared (robust to outliers)
+
+
+def _fit_block(block: str, prof: PerfProfile, block_samples: list[Sample], dtypes: list[str]) -> PerfProfile:
+    """Least-squares fit of one block's parameters (plus per-dtype compute fractions for the gemm block)."""
+    spec = dict(_BLOCKS[block])
+    names = list(spec)
+    x0 = [getattr(prof, n) / spec[n][3] for n in names] + [prof.fraction(d) for d in dtypes]
+    lo = [spec[n][1] for n in names] + [0.1] * len(dtypes)
+    hi = [spec[n][2] for n in names] + [1.0] * len(dtypes)
+    x0 = [min(max(v, lo_ + 1e-9), hi_ - 1e-9) for v, lo_, hi_ in zip(x0, lo, hi)]
+    meas = np.array([s.measured_s for s in block_samples])
+
+    def build(x) -> PerfProfile:
+        values = {n: float(v) * spec[n][3] for n, v in zip(names, x)}
+        if dtypes:
+            fr = dict(prof.compute_fraction)
+            fr.update({d: float(v) for d, v in zip(dtypes, x[len(names):])})
+            values["compute_fraction"] = fr
+        return dataclasses.replace(prof, **values)
+
+    def resid(x):
+        p = build(x)
+        return np.log(np.array([s.predict(p) for s in block_samples]) / meas)
+
+    sol = least_squares(resid, x0, bounds=(lo, hi), loss="soft_l1", f_scale=SOFT_L1_SCALE, diff_step=1e-3)
+    return build(sol.x)
+
+
+def fit_profile(records: list[dict], dev: DeviceSpec, source: str = "", base: PerfProfile | None = None) -> PerfProfile:
+    """Fit the profile parameters that `records` inform; the others keep `base` (default PRIOR) values."""
+    prof = dataclasses.replace(base or PRIOR, device=dev.name)
+    all_samples = samples(records, dev)
+    for block in ("memory", "gemm", "attention"):
+        chosen = [s for s in all_samples if s.block == block]
+        if not chosen:
+            continue
+        dtypes = []
+        if block == "gemm":
+            dtypes = sorted({canonical_dtype(r.get("dtype", "bf16")) for r in records
+                             if r["kind"] in ("gemm", "peak_gemm")})
+        prof = _fit_block(block, prof, chosen, dtypes)
+    prof = dataclasses.replace(prof, source=source or "fit_profile", fitted_on=_dt.date.today().isoformat(),
+                               transferred_from="")
+    return dataclasses.replace(prof, residuals=evaluate(records, dev, prof))
+
+
+def error_stats(errors: Iterable[float]) -> dict[str, float]:
+    """Median, p90 and max of |relative error|, signed median (bias) and count."""
+    e = np.asarray(list(errors), dtype=float)
+    if e.size == 0:
+        return {"n": 0}
+    a = np.abs(e)
+    return {"median_abs": float(np.median(a)), "p90_abs": float(np.percentile(a, 90)), "max_abs": float(a.max()),
+            "median": float(np.median(e)), "n": int(e.size)}
+
+
+def relative_errors(sample_list: Iterable[Sample], prof: PerfProfile) -> dict[str, list[float]]:
+    """Per kind, the list of (predicted - measured) / measured."""
+    out: dict[str, list[float]] = {}
+    for s in sample_list:
+        out.setdefault(s.kind, []).append(s.predict(prof) / s.measured_s - 1.0)
+    return out
+
+
+def evaluate(records: list[dict], dev: DeviceSpec, prof: PerfProfile) -> dict[str, dict[str, float]]:
+    """Error statistics of `prof` on `records`, per kind (relative errors, not percent)."""
+    return {k: error_stats(v) for k, v in relative_errors(samples(records, dev), prof).items()}
+
+
+def main_fit(data: str | Path, dev: DeviceSpec, out: str | Path) -> PerfProfile:
+    """Fit on a whole file and write the profile JSON (used to produce hardware/profiles/*.json)."""
+    records = load_microbench(data)
+    prof = fit_profile(records, dev, source=f"fitted on all of {Path(data).name} ({len(records)} records)")
+    prof.to_json(out)
+    return prof
+
+
+
+

@@ -1,0 +1,116 @@
+"""Time of a flash-attention kernel (forward or backward): tiles of 128 queries x 128 keys scheduled on the SMs.
+
+Forward: one CTA per (batch, q-head, 128-row q tile) walks its key blocks; each block of 128x128 scores
+costs 4*d matmul FLOPs per score (QK^T and PV) plus `attn_score_flops` of softmax work (exp, max,
+rescale), at `attn_fwd_fraction` of the dtype's tensor peak:
+  T_block = 128*128 * (4*d + attn_score_flops) / (peak/SMs * attn_fwd_fraction)
+Backward: one CTA per (batch, q-head, 128-row key tile) walks its query blocks with 5 matmuls
+(recomputed QK^T, dO V^T, P^T dO, dS^T Q, dS K): 10*d FLOPs per score, i.e. 2.5x the forward
+matmul FLOPs (NB: the usual 2.5x convention), plus twice the forward's score work; it runs as 3 kernels
+(dO.O row sums, the main kernel, dQ fp32->bf16 conversion) as FlashAttention-2/3 do.
+Each CTA also pays a fixed cost, in blocks (`attn_*_tile_overhead`: loading its Q or K/V tile,
+writing O or dK/dV, the final rescale), which is what makes short and causal sequences slow.
+Causal masks are bottom-right aligned (query i sees keys <= i + skv - sq); a partly masked block costs
+a full block. Makespan over the SMs: full waves when all CTAs have equal work, otherwise longest-first
+list scheduling. GQA: hkv < hq key/value heads are read once per kv head (shared through L2).
+"""
+from __future__ import annotations
+
+import heapq
+import math
+
+from hardware.perf.kernel_time import KernelTime, classify
+from hardware.perf.profile import PerfProfile
+from hardware.spec import DTYPE_BYTES, DeviceSpec, canonical_dtype
+
+BLOCK_Q = 128     # query rows per tile (FlashAttention-2/3 and cuDNN for head dim <= 128)
+BLOCK_KV = 128    # key rows per tile
+BWD_KERNELS = 3   # preprocess (dO . O), main, dQ conversion
+# The backward redoes the forward's elementwise work per score (P = exp(S - lse)) and adds
+# dS = P * (dP - D): NB about twice the forward's non-matmul work (an assumption, not fitted).
+BWD_SCORE_WORK = 2.0
+MAX_SIMULATED_CTAS = 20000  # beyond this many CTAs the scheduling tail is negligible: use total / SMs
+LSE_BYTES = 4     # fp32 log-sum-exp per query row, saved by the forward for the backward
+
+
+def _blocks_per_tile(n_tiles: int, tile: int, length: int, other: int, offset: int, along_q: bool,
+                     causal: bool) -> list[int]:
+    """Number of BLOCK-sized partner blocks each tile visits (whole blocks, masked or not)."""
+    full = math.ceil(other / (BLOCK_KV if along_q else BLOCK_Q))
+    if not causal:
+        return [full] * n_tiles
+    out = []
+    for i in range(n_tiles):
+        lo, hi = i * tile, min((i + 1) * tile, length) - 1
+        if along_q:   # q tile [lo, hi] sees keys 0 .. hi + offset
+            visible = min(other, hi + offset + 1)
+            out.append(max(0, math.ceil(visible / BLOCK_KV)))
+        else:         # key tile [lo, hi] is seen by queries lo - offset .. sq-1
+            first_q = max(0, lo - offset)
+            out.append(max(0, math.ceil((other - first_q) / BLOCK_Q)) if first_q < other else 0)
+    return out
+
+
+def _makespan(work_per_tile: list[float], copies: int, sms: int) -> float:
+    """Work on the busiest SM when `copies` x tiles are handed out in launch order to the first free SM.
+
+    Launch order is tile index fastest, then (batch, head), as flash-attention grids are laid out;
+    greedy in-order (not longest-first) matches the measured causal/full time ratios on H100.
+    """
+    if len(set(work_per_tile)) == 1:
+        return math.ceil(copies * len(work_per_tile) / sms) * work_per_tile[0]
+    if copies * len(work_per_tile) > MAX_SIMULATED_CTAS:
+        return max(sum(work_per_tile) * copies / sms, max(work_per_tile))
+    loads = [0.0] * sms
+    for _ in range(copies):
+        for w in work_per_tile:
+            heapq.heapreplace(loads, loads[0] + w)
+    return max(loads)
+
+
+def _causal_pairs(sq: int, skv: int) -> float:
+    """Exact (query, key) pairs a bottom-right aligned causal mask keeps."""
+    offset = skv - sq
+    first = max(0, -offset)                       # queries before this row see nothing
+    lo, hi = offset + first + 1, offset + sq      # keys visible by the first and last useful rows
+    capped = max(0, min(hi, skv) - lo + 1)        # rows whose count is below skv
+    rows_full = sq - first - capped
+    return capped * (lo + min(hi, skv)) / 2.0 + rows_full * skv
+
+
+def attention_time(dev: DeviceSpec, prof: PerfProfile, b: int, hq: int, hkv: int, sq: int, skv: int, d: int,
+                   causal: bool, dtype: str = "bf16", backward: bool = False) -> KernelTime:
+    """Predicted time of flash attention forward (or its backward alone) for q [b,hq,sq,d], k/v [b,hkv,skv,d]."""
+    for name, v in (("b", b), ("hq", hq), ("hkv", hkv), ("sq", sq), ("skv", skv), ("d", d)):
+        if int(v) != v or v < 1:
+            raise ValueError(f"attention {name} must be a positive integer, got {v!r}")
+    if hq % hkv:
+        raise ValueError(f"attention needs hq divisible by hkv (GQA groups), got hq={hq}, hkv={hkv}")
+    dtype = canonical_dtype(dtype)
+    eb = DTYPE_BYTES[dtype]
+    offset = skv - sq
+    if backward:
+        tiles = math.ceil(skv / BLOCK_KV)
+        work = _blocks_per_tile(tiles, BLOCK_KV, skv, sq, offset, along_q=False, causal=causal)
+        per_score, frac, matmul = 10.0 * d + BWD_SCORE_WORK * prof.attn_score_flops, prof.attn_bwd_fraction, 10.0
+        overhead = prof.attn_bwd_tile_overhead
+        latency = prof.gemm_latency_s + (BWD_KERNELS - 1) * prof.kernel_latency_s
+    else:
+        tiles = math.ceil(sq / BLOCK_Q)
+        work = _blocks_per_tile(tiles, BLOCK_Q, sq, skv, offset, along_q=True, causal=causal)
+        per_score, frac, matmul = 4.0 * d + prof.attn_score_flops, prof.attn_fwd_fraction, 4.0
+        overhead = prof.attn_fwd_tile_overhead
+        latency = prof.gemm_latency_s
+    block_time = BLOCK_Q * BLOCK_KV * per_score / (dev.flops(dtype) / dev.sm_count * frac)
+    # A tile that sees no key at all (sq > skv, causal) is skipped: no overhead either.
+    t_math = _makespan([w + overhead if w else 0 for w in work], b * hq, dev.sm_count) * block_time
+
+    q_bytes, kv_bytes = eb * b * hq * sq * d, eb * b * hkv * skv * d
+    if backward:   # read q, k, v, o, dO, lse; write dq (fp32 accumulate + bf16), dk, dv
+        moved = 3 * q_bytes + 2 * kv_bytes + (1 + 2 * 4 / eb) * q_bytes + 2 * kv_bytes + LSE_BYTES * b * hq * sq
+    else:          # read q, k, v; write o and lse
+        moved = 2 * q_bytes + 2 * kv_bytes + LSE_BYTES * b * hq * sq
+    t_mem = moved / (dev.hbm_bandwidth * prof.hbm_fraction)
+    pairs = _causal_pairs(sq, skv) if causal else float(sq) * skv
+    flops = matmul * b * hq * d * pairs
+    return KernelTime(latency + max(t_math, t_mem), classify(latency, t_math, t_mem), flops, float(moved))

@@ -1,0 +1,147 @@
+"""The few fitted numbers that turn datasheet peaks into what real kernels reach, and where they came from.
+
+A `PerfProfile` holds fractions and latencies only; peaks and bandwidths always come from the
+`DeviceSpec`, so one profile transfers to a sibling device (H100 -> H200 -> B200) by applying the
+same fractions to that device's own peaks.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Mapping
+
+from hardware.spec import DeviceSpec, canonical_dtype
+
+PROFILE_DIR = Path(__file__).resolve().parent.parent / "profiles"
+REFERENCE_PROFILE = "h100-sxm"   # the profile other devices borrow their fractions from
+
+# A dtype the profile has no fitted fraction for borrows the one of its nearest sibling:
+# same tensor-core datapath width (int8/fp4 run on the fp8 path's fraction, NB an assumption).
+DTYPE_FALLBACK = {"fp16": "bf16", "int8": "fp8", "fp4": "fp8", "fp64": "fp32", "tf32": "bf16", "fp8": "bf16",
+                  "fp32": "tf32"}
+
+
+@dataclass(frozen=True)
+class PerfProfile:
+    """Achievable fractions of peak and fixed latencies of one device, fitted from microbenchmarks."""
+
+    device: str
+    # GEMM: fraction of the dense datasheet peak a large cuBLAS GEMM sustains, per dtype (absorbs the
+    # clock drop of a power-capped chip under tensor-core load; 128x256 tiles, full waves).
+    compute_fraction: Mapping[str, float]
+    # GEMM: each CTA tile of BM x BN pays the equivalent of this many extra rows and columns of work
+    # (operand staging, epilogue): efficiency (1 + c/128 + c/256) / (1 + c/BM + c/BN), 1 at 128x256.
+    tile_overhead: float
+    gemm_latency_s: float            # fixed time of one GEMM kernel: launch, prologue (first TMA loads), epilogue
+    gemm_bandwidth_fraction: float   # fraction of HBM peak a memory-bound (weight-streaming, small-m) GEMM reaches
+    # GEMM whose rows are not 16-byte aligned cannot use TMA + wgmma: cuBLAS falls back to an
+    # Ampere-style kernel. Prior, not fitted (the shared data has no misaligned shape): see NOTES.
+    misaligned_efficiency: float
+    hbm_fraction: float              # streaming kernels (copy, elementwise): fraction of HBM peak
+    reduction_fraction: float        # row-reduction kernels (RMSNorm/LayerNorm): fraction of HBM peak
+    softmax_fraction: float          # softmax-like kernels (two reductions + exp per row): fraction of HBM peak
+    kernel_latency_s: float          # fixed device time of one memory-bound kernel (launch, ramp, tail)
+    attn_fwd_fraction: float         # flash-attention forward: fraction of dtype peak on its matmul FLOPs
+    attn_bwd_fraction: float         # flash-attention backward: fraction of dtype peak on its matmul FLOPs
+    # Non-matmul work per attention score (exp, max, scale, mask) in matmul-FLOP equivalents; it is
+    # why head dim 64 runs slower than 128: matmul work per score is 4*d, this is fixed per score.
+    attn_score_flops: float
+    # Fixed cost of one attention CTA (load its Q or K/V tile, write O or dK/dV, final rescale), in units
+    # of one 128x128 block of work: makes short and causal sequences (many short CTAs) slower.
+    attn_fwd_tile_overhead: float
+    attn_bwd_tile_overhead: float
+    # Host (CPU) time to dispatch one kernel from eager PyTorch. Prior, not fitted (do_bench hides it);
+    # the simulator compares the sum of these with the device time of a step.
+    launch_overhead_s: float = 6e-6
+    source: str = ""
+    fitted_on: str = ""              # date of the fit, ISO 8601
+    transferred_from: str = ""       # non-empty when borrowed from another device's profile
+    # Residual statistics of the fit, per kind: {"gemm": {"median_abs": 0.04, "p90_abs": ..., "n": ...}}
+    residuals: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+    notes: str = ""
+
+    def __post_init__(self) -> None:
+        fractions = {canonical_dtype(k): float(v) for k, v in dict(self.compute_fraction).items()}
+        object.__setattr__(self, "compute_fraction", MappingProxyType(fractions))
+        object.__setattr__(self, "residuals", MappingProxyType(
+            {k: MappingProxyType(dict(v)) for k, v in dict(self.residuals).items()}))
+        if not fractions:
+            raise ValueError(f"profile {self.device}: compute_fraction needs at least one dtype")
+        for name, value in [*(("compute_fraction." + k, v) for k, v in fractions.items()),
+                            *((f, getattr(self, f)) for f in _FRACTIONS)]:
+            if not 0 < value <= 1:
+                raise ValueError(f"profile {self.device}: {name} must be in (0, 1], got {value!r}")
+        for f in _NON_NEGATIVE:
+            if not getattr(self, f) >= 0:
+                raise ValueError(f"profile {self.device}: {f} must not be negative, got {getattr(self, f)!r}")
+
+    def fraction(self, dtype: str) -> float:
+        """Achievable fraction of dense peak for `dtype`, borrowing a sibling dtype's when not fitted."""
+        key, seen = canonical_dtype(dtype), set()
+        while key not in self.compute_fraction:
+            seen.add(key)
+            key = DTYPE_FALLBACK.get(key, "bf16")
+            if key in seen:
+                return next(iter(self.compute_fraction.values()))
+        return self.compute_fraction[key]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-able dict (latencies stay in seconds: SI inside and in the file)."""
+        out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        out["compute_fraction"] = dict(self.compute_fraction)
+        out["residuals"] = {k: dict(v) for k, v in self.residuals.items()}
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "PerfProfile":
+        """Build from a dict; unknown or missing keys raise ValueError naming them."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - names)
+        if unknown:
+            raise ValueError(f"unknown profile field(s) {', '.join(unknown)}; known: {', '.join(sorted(names))}")
+        required = {f.name for f in dataclasses.fields(cls)
+                    if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING}
+        missing = sorted(required - set(data))
+        if missing:
+            raise ValueError(f"profile is missing field(s) {', '.join(missing)}")
+        return cls(**dict(data))
+
+    def to_json(self, path: str | Path) -> None:
+        Path(path).write_text(json.dumps(self.to_dict(), indent=2, sort_keys=False) + "\n")
+
+    @classmethod
+    def from_json(cls, path: str | Path) -> "PerfProfile":
+        try:
+            data = json.loads(Path(path).read_text())
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"{path}: not valid JSON ({exc})") from None
+        return cls.from_dict(data)
+
+
+_FRACTIONS = ("gemm_bandwidth_fraction", "misaligned_efficiency", "hbm_fraction", "reduction_fraction",
+              "softmax_fraction", "attn_fwd_fraction", "attn_bwd_fraction")
+_NON_NEGATIVE = ("tile_overhead", "gemm_latency_s", "kernel_latency_s", "attn_score_flops",
+                 "attn_fwd_tile_overhead", "attn_bwd_tile_overhead", "launch_overhead_s")
+
+
+def _profile_path(dev: DeviceSpec) -> Path | None:
+    for name in (dev.name, *dev.aliases):
+        path = PROFILE_DIR / f"{name.lower()}.json"
+        if path.is_file():
+            return path
+    return None
+
+
+def profile_for(dev: DeviceSpec) -> PerfProfile:
+    """The shipped fitted profile of `dev`, else the H100 SXM one transferred (same fractions, own peaks)."""
+    path = _profile_path(dev)
+    if path is not None:
+        return PerfProfile.from_json(path)
+    ref = PerfProfile.from_json(PROFILE_DIR / f"{REFERENCE_PROFILE}.json")
+    return dataclasses.replace(
+        ref, device=dev.name, transferred_from=ref.device,
+        source=f"transferred from {ref.device} ({ref.source}): same fractions and latencies applied to "
+               f"{dev.name}'s datasheet peaks; not measured on {dev.name}")
