@@ -154,10 +154,13 @@ def build_program(sched: PipelineSchedule, cost: CostFn, p2p: Callable[[int, str
             tag = f"{t.kind}{t.microbatch}" + (f".c{t.chunk}" if sched.vp > 1 else "")
             deps = list(prev_done)
             v = sched.virtual_stage(s, t.chunk)
-            if t.kind == "W":
-                deps.append(backward_done[(t.microbatch, t.chunk)])
-            elif t.kind == "B" and v == last_virtual:
-                deps.append(forward_done[(t.microbatch, t.chunk)])
+            own = backward_done if t.kind == "W" else forward_done
+            if t.kind == "W" or (t.kind == "B" and v == last_virtual):
+                before = "B" if t.kind == "W" else "F"
+                if (t.microbatch, t.chunk) not in own:
+                    raise ValueError(f"schedule runs {t.kind} of micro-batch {t.microbatch} (chunk {t.chunk}) "
+                                     f"before its {before} on stage {s}")
+                deps.append(own[(t.microbatch, t.chunk)])
             node = prog.add(s, LANE, True, c.compute, True, tag, deps)
             receives = (t.kind == "F" and v > 0) or (t.kind == "B" and v < last_virtual)
             recv = (s, t.chunk, t.kind, t.microbatch)
