@@ -1,0 +1,70 @@
+"""ParallelPlan: derived sizes and the one-line ValueErrors of validate()."""
+import pytest
+
+from sim.plan import OffloadPolicy, ParallelPlan
+
+
+def test_num_microbatches_and_gpus():
+    """m = global_batch / (dp * micro_batch); GPUs = tp*pp*dp*cp."""
+    p = ParallelPlan(tp=8, pp=16, dp=96, micro_batch=1, global_batch=1536)
+    assert p.n_gpus == 12288
+    assert p.num_microbatches == 16
+    p.validate(12288, 96, 96)
+
+
+@pytest.mark.parametrize("plan,args,msg", [
+    (ParallelPlan(tp=4, pp=8, dp=32, global_batch=1024), (512, 96, 96), "4*8*32*1 = 1024 != 512 GPUs"),
+    (ParallelPlan(tp=3, global_batch=1), (3, 32, 32), "tp=3 does not divide 32 attention heads"),
+    (ParallelPlan(tp=8, global_batch=1), (8, 32, 32, 4), "does not divide 4 KV heads"),
+    (ParallelPlan(pp=7, global_batch=1), (7, 80, 64), "pp=7 does not divide 80 layers"),
+    (ParallelPlan(pp=4, vp=3, schedule="interleaved", global_batch=8), (4, 32, 32), "pp*vp = 4*3 = 12 chunks"),
+    (ParallelPlan(dp=16, micro_batch=4, global_batch=1000), (16, 32, 32), "global batch 1000 is not divisible by dp*micro_batch = 64"),
+    (ParallelPlan(dp=16, ep=16, global_batch=16), (16, 32, 32, 32, 8), "ep=16 does not divide 8 experts"),
+    (ParallelPlan(dp=4, ep=8, global_batch=4), (4, 32, 32, 32, 64), "EP is carved out of DP x CP"),
+    (ParallelPlan(pp=4, vp=2, schedule="interleaved", global_batch=6), (4, 32, 32), "num_microbatches % pp == 0"),
+    (ParallelPlan(ep=2, dp=2, global_batch=2), (2, 32, 32), "has no experts"),
+])
+def test_validate_messages(plan, args, msg):
+    """Each broken constraint is named in the message."""
+    with pytest.raises(ValueError, match=msg.replace("*", r"\*")):
+        plan.validate(*args)
+
+
+def test_moe_plan_ok_and_expert_dp():
+    """Mixtral-like: ep=8 inside dp*cp=16 with etp=1 leaves expert_dp = tp*cp*dp/(etp*ep)."""
+    p = ParallelPlan(tp=2, dp=8, cp=2, ep=8, etp=1, global_batch=64)
+    p.validate(32, 32, 32, 8, 8)
+    assert p.expert_dp == 2 * 2 * 8 // 8
+
+
+@pytest.mark.parametrize("kwargs,msg", [
+    (dict(vp=2), "needs schedule 'interleaved'"),
+    (dict(schedule="interleaved", pp=4), "needs pp > 1 and vp > 1"),
+    (dict(schedule="dualpip"), "unknown pipeline schedule 'dualpip'; known:"),
+    (dict(zero=4), "zero stage"),
+    (dict(fsdp=True, zero=2), "contradicts zero=2"),
+    (dict(recompute="half"), "recompute='half'"),
+    (dict(recompute_layers=2), "needs recompute='full'"),
+    (dict(tp=0), "tp must be a positive integer"),
+    (dict(offload=OffloadPolicy(params="cpu")), "needs ZeRO-3"),
+])
+def test_construction_errors(kwargs, msg):
+    """Field-level mistakes fail at construction with a readable message."""
+    with pytest.raises(ValueError, match=msg):
+        ParallelPlan(**kwargs)
+
+
+def test_zero_stage_effective():
+    """FSDP counts as ZeRO-3, the distributed optimizer as ZeRO-1 at least."""
+    assert ParallelPlan(fsdp=True).zero_stage == 3
+    assert ParallelPlan(distributed_optimizer=True).zero_stage == 1
+    assert ParallelPlan(distributed_optimizer=True, zero=2).zero_stage == 2
+    assert ParallelPlan(fsdp=True, offload=OffloadPolicy(params="nvme", optimizer="nvme")).offload.any
+
+
+def test_offload_policy_checks():
+    """cpu_adam needs optimizer states on the CPU; targets are checked."""
+    with pytest.raises(ValueError, match="cpu_adam"):
+        OffloadPolicy(cpu_adam=True)
+    with pytest.raises(ValueError, match="offload.grads='disk'"):
+        OffloadPolicy(grads="disk")
