@@ -183,10 +183,15 @@ def spec_from_dict(data: Mapping[str, Any], where: str = "<dict>",
                     sources[f"peak_flops.{dtype}"] = origin
             else:
                 sources[si] = origin
+    overridden_peaks = [f"peak_flops.{d}" for d in _peak_flops(where, data[PEAK_KEY])] \
+        if base_name is not None and PEAK_KEY in data else []
     for key, text in raw_sources.items():
         if not isinstance(text, str) or not text.strip():
             raise _fail(where, f"sources entry {key!r} must be a non-empty string, got {text!r}")
-        sources[_source_key(where, key)] = text.strip()
+        si = _source_key(where, key)
+        # With a base, a file-wide peak citation covers only the dtypes this file overrides.
+        for target in (overridden_peaks if si == "peak_flops" and overridden_peaks else [si]):
+            sources[target] = text.strip()
     values["sources"] = sources
 
     if "name" not in data:                              # a file's name defaults to its stem
@@ -247,6 +252,16 @@ def spec_to_dict(spec: DeviceSpec) -> dict[str, Any]:
         out[key] = int(value) if si in INT_FIELDS else value / factor
     out["sources"] = dict(spec.sources)
     return out
+
+
+def field_source(spec: DeviceSpec, field: str) -> str:
+    """Citation of one field (`hbm_bytes`, `peak_flops.bf16`, ...); a dtype falls back to `peak_flops`."""
+    if field in spec.sources:
+        return spec.sources[field]
+    head = field.partition(".")[0]
+    if head == "peak_flops" and "peak_flops" in spec.sources:
+        return spec.sources["peak_flops"]
+    raise ValueError(f"device {spec.name} has no source for {field!r}")
 
 
 def save_device(spec: DeviceSpec, path: str | Path) -> Path:
