@@ -3,7 +3,8 @@
 Model (per candidate kernel configuration, then the best one, as cuBLAS heuristics pick):
   tiles   = ceil(m/BM) * ceil(n/BN) * batch * split_k           CTAs, each BM x BN of C over k/split_k
   T_math  = ceil(tiles / SMs) * 2*BM*BN*ceil(k/split_k, BK) / (peak/SMs * frac(dtype) * eff(BM,BN) * align)
-  T_mem   = (A + B + C + split-K partials) bytes / (gemm_bandwidth_fraction * HBM bandwidth * align)
+  T_mem   = (A + B + C + split-K partials + W) bytes / (gemm_bandwidth_fraction * HBM bandwidth * align)
+  W       = gemm_l2_writeback * L2 * (1 - exp(-(A + B + C) / L2))    dirty L2 lines evicted and written back
   T       = gemm_latency + max(T_math, T_mem)
 Padding rows of a partial tile and the idle SMs of the last wave are paid for: that is tile and wave
 quantization. NB: A and B are counted once (L2 catches the re-reads of a swizzled raster order).
@@ -60,6 +61,8 @@ def gemm_time(dev: DeviceSpec, prof: PerfProfile, m: int, n: int, k: int, dtype:
     bandwidth = dev.hbm_bandwidth * prof.gemm_bandwidth_fraction * align
     bk = max(1, int(K_TILE_BYTES / eb))
     base_bytes = batch * (eb * (m * k + n * k) + ob * m * n)
+    l2 = max(dev.l2_bytes, 1.0)
+    writeback = prof.gemm_l2_writeback * l2 * -math.expm1(-base_bytes / l2)
     flops = 2.0 * m * n * k * batch
 
     best = None
@@ -73,7 +76,7 @@ def gemm_time(dev: DeviceSpec, prof: PerfProfile, m: int, n: int, k: int, dtype:
             waves = math.ceil(out_tiles * split / dev.sm_count)
             t_math = waves * 2.0 * bm * bn * k_steps * bk / rate
             partials = 2.0 * PARTIAL_BYTES * m * n * batch * split if split > 1 else 0.0
-            t_mem = (base_bytes + partials) / bandwidth
+            t_mem = (base_bytes + partials + writeback) / bandwidth
             total = prof.gemm_latency_s + max(t_math, t_mem)
             if best is None or total < best[0]:
                 best = (total, t_math, t_mem)

@@ -37,6 +37,10 @@ class PerfProfile:
     tile_overhead: float
     gemm_latency_s: float            # fixed time of one GEMM kernel: launch, prologue (first TMA loads), epilogue
     gemm_bandwidth_fraction: float   # fraction of HBM peak a memory-bound (weight-streaming, small-m) GEMM reaches
+    # A GEMM streaming B bytes also writes back dirty L2 lines it evicts: extra traffic
+    # gemm_l2_writeback * L2 * (1 - exp(-B / L2)). Saturates at the L2 size; do_bench leaves the L2 dirty
+    # (its flush writes 256 MB) as the previous kernel of a training step does. Fitted (see NOTES).
+    gemm_l2_writeback: float
     # GEMM whose rows are not 16-byte aligned cannot use TMA + wgmma: cuBLAS falls back to an
     # Ampere-style kernel. Prior, not fitted (the shared data has no misaligned shape): see NOTES.
     misaligned_efficiency: float
@@ -123,7 +127,7 @@ class PerfProfile:
 
 _FRACTIONS = ("gemm_bandwidth_fraction", "misaligned_efficiency", "hbm_fraction", "reduction_fraction",
               "softmax_fraction", "attn_fwd_fraction", "attn_bwd_fraction")
-_NON_NEGATIVE = ("tile_overhead", "gemm_latency_s", "kernel_latency_s", "attn_score_flops",
+_NON_NEGATIVE = ("gemm_l2_writeback", "tile_overhead", "gemm_latency_s", "kernel_latency_s", "attn_score_flops",
                  "attn_fwd_tile_overhead", "attn_bwd_tile_overhead", "launch_overhead_s")
 
 
