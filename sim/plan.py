@@ -124,6 +124,21 @@ class ParallelPlan:
         """Expert data-parallel size: tp*cp*dp / (etp*ep) (Megatron's MoE parallel folding)."""
         return (self.tp * self.cp * self.dp) // (self.expert_tp * self.ep)
 
+    def comm_mode(self, kind: str) -> str:
+        """Engine comm mode ("blocking" | "overlapped" | "async") of a comm kind under this plan's overlap flags.
+
+        dp: reduce of gradient buckets after their backward ("async") or at the end ("blocking");
+        tp, cp, fsdp: concurrent with the task's compute ("overlapped") or serialized;
+        pp: "async" p2p sends (pass p2p_blocking = comm_mode("pp") == "blocking" to the engine).
+        """
+        flags = {"dp": (self.dp_overlap, "async"), "tp": (self.tp_overlap, "overlapped"),
+                 "cp": (self.cp_overlap, "overlapped"), "fsdp": (self.fsdp_prefetch, "overlapped"),
+                 "ep": (False, "overlapped"), "pp": (self.pp_overlap, "async")}
+        if kind not in flags:
+            raise ValueError(f"unknown comm kind {kind!r}; known: {', '.join(flags)}")
+        on, mode = flags[kind]
+        return mode if on else "blocking"
+
     def layers_per_stage(self, n_layers: int) -> int:
         """Layers held by one pipeline rank (all its chunks)."""
         return n_layers // self.pp

@@ -187,3 +187,17 @@ def test_argument_errors():
         simulate_pipeline(sched, lambda s, c, k: TaskCost(-1.0))
     with pytest.raises(ValueError, match="comm mode"):
         CommPiece("comm:dp", 1.0, "later")
+
+
+def test_grad_sync_only_on_last_backward_of_each_chunk():
+    """Megatron-style DP reduce: one async piece per chunk, after its last backward; the tail waits for it."""
+    sched = build_schedule("interleaved", 2, 4, 2)
+    r = simulate_pipeline(sched, fb(), grad_sync=lambda s, c: [("comm:dp", 0.5, False)],
+                          tail=lambda s: TaskCost(0.0))
+    for tot in r.comm_time_per_stage:
+        assert tot["comm:dp"] == pytest.approx(2 * 0.5)
+    dp = [e for e in r.timeline if e.stream == "comm:dp" and e.stage == 0]
+    assert len(dp) == 2
+    # on one stage: the last bucket after the final B is exposed, nothing else
+    one = simulate_pipeline(build_schedule("1f1b", 1, 5), fb(), grad_sync=lambda s, c: [("comm:dp", 0.5, False)])
+    assert one.step_time == pytest.approx(5 * 3.0 + 0.5)

@@ -68,3 +68,12 @@ def test_offload_policy_checks():
         OffloadPolicy(cpu_adam=True)
     with pytest.raises(ValueError, match="offload.grads='disk'"):
         OffloadPolicy(grads="disk")
+
+
+def test_comm_modes_follow_overlap_flags():
+    """Overlap flags map to engine comm modes; unknown kinds fail."""
+    p = ParallelPlan(dp_overlap=True, tp_overlap=False, pp_overlap=False)
+    assert (p.comm_mode("dp"), p.comm_mode("tp"), p.comm_mode("pp")) == ("async", "blocking", "blocking")
+    assert ParallelPlan(tp_overlap=True).comm_mode("tp") == "overlapped"
+    with pytest.raises(ValueError, match="unknown comm kind 'nvlink'"):
+        p.comm_mode("nvlink")

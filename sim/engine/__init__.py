@@ -28,7 +28,8 @@ BACKENDS: dict[str, Callable[[Program, float], tuple[list[float], list[float]]]]
 
 def simulate_pipeline(schedule: PipelineSchedule, cost: CostFn, p2p: Callable[[int, str], float] | float = 0.0,
                       *, overlap_slowdown: float = 1.0, overlap: bool = True, p2p_blocking: bool = False,
-                      tail: Callable[[int], CostLike] | None = None, backend: str = "heap",
+                      tail: Callable[[int], CostLike] | None = None,
+                      grad_sync: Callable[[int, int], tuple] | None = None, backend: str = "heap",
                       record_timeline: bool = True) -> EngineResult:
     """Simulate one step: `cost(stage, chunk, kind)` -> TaskCost or (compute_s, [(stream, s, blocking)...]).
 
@@ -36,12 +37,14 @@ def simulate_pipeline(schedule: PipelineSchedule, cost: CostFn, p2p: Callable[[i
     f(stage, kind). overlap_slowdown >= 1 (inf allowed): compute speed divisor while comm
     runs on the same GPU. overlap=False serializes every comm on the compute lane. tail(stage):
     work after the stage's last task and all its async comm (optimizer step, then its blocking comm).
+    grad_sync(stage, chunk): comm pieces (DP grad reduce) attached to the chunk's last backward only.
     """
     if backend not in BACKENDS:
         raise ValueError(f"unknown engine backend {backend!r}; known: {', '.join(sorted(BACKENDS))}")
     if not (overlap_slowdown >= 1.0) or math.isnan(overlap_slowdown):
         raise ValueError(f"overlap_slowdown must be >= 1 (inf allowed), got {overlap_slowdown!r}")
-    prog = build_program(schedule, cost, p2p, p2p_blocking=p2p_blocking, overlap=overlap, tail=tail)
+    prog = build_program(schedule, cost, p2p, p2p_blocking=p2p_blocking, overlap=overlap, tail=tail,
+                         grad_sync=grad_sync)
     start, end = BACKENDS[backend](prog, overlap_slowdown)
     return account(prog, start, end, overlap_slowdown, backend, record_timeline)
 

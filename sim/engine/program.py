@@ -10,6 +10,10 @@ runs its nodes in program order, each once its dependencies are done). Per task:
     when it ends too (TP comm overlap, CP ring exchange, FSDP prefetch);
   - "async" comm: on its own stream after the task (DP reduce-scatter of a bucket), only
     needed before the step's tail (optimizer);
+  - grad_sync(stage, chunk) pieces join the comm of the last gradient task (W if split,
+    else B) of each chunk: Megatron reduces a chunk's grads over DP only during the last
+    micro-batch's backward (earlier ones accumulate locally). Give them mode "overlapped"
+    for buckets reduced while that backward runs and "async" for the last bucket;
   - a p2p send of the output (F -> next virtual stage, B -> previous one) on "comm:pp",
     or on the lane when p2p is blocking; the receiver's task waits for it.
 """
@@ -131,7 +135,8 @@ def _neighbour(sched: PipelineSchedule, stage: int, chunk: int, kind: str) -> tu
 
 def build_program(sched: PipelineSchedule, cost: CostFn, p2p: Callable[[int, str], float] | float = 0.0,
                   p2p_blocking: bool = False, overlap: bool = True,
-                  tail: Callable[[int], CostLike] | None = None) -> Program:
+                  tail: Callable[[int], CostLike] | None = None,
+                  grad_sync: Callable[[int, int], tuple] | None = None) -> Program:
     """Lower a schedule to a Program; `overlap=False` turns every comm piece and p2p into blocking."""
     p2p_fn = p2p if callable(p2p) else (lambda stage, kind, _s=float(p2p): _s)
     if not overlap:
@@ -141,16 +146,20 @@ def build_program(sched: PipelineSchedule, cost: CostFn, p2p: Callable[[int, str
     sends: dict[tuple[int, int, str, int], int] = {}  # (recv stage, chunk, kind, mb) -> send node
     pending: list[tuple[int, tuple[int, int, str, int]]] = []  # (node, key of the send it waits for)
     last_virtual = sched.pp * sched.vp - 1
+    grad_kind = "W" if sched.split_backward else "B"
     for s, tasks in enumerate(sched.stages):
+        last_grad = {t.chunk: i for i, t in enumerate(tasks) if t.kind == grad_kind}
         finals: list[int] = []  # async comm and sends: must end before the tail
         prev_done: list[int] = []
         forward_done: dict[tuple[int, int], int] = {}
         backward_done: dict[tuple[int, int], int] = {}
-        for t in tasks:
+        for idx, t in enumerate(tasks):
             key = (s, t.chunk, t.kind)
             c = cache.get(key)
             if c is None:
                 c = cache[key] = as_cost(cost(s, t.chunk, t.kind))
+            if grad_sync is not None and last_grad.get(t.chunk) == idx:
+                c = TaskCost(c.compute, c.comm + as_cost((0.0, grad_sync(s, t.chunk))).comm)
             tag = f"{t.kind}{t.microbatch}" + (f".c{t.chunk}" if sched.vp > 1 else "")
             deps = list(prev_done)
             v = sched.virtual_stage(s, t.chunk)
