@@ -118,6 +118,28 @@ def _source_key(where: str, key: str) -> str:
     raise _fail(where, f"unknown sources key {key!r}{_suggest(str(key), [*EDGE_FIELDS, *spec_fields])}")
 
 
+def _cite(where: str, data: Mapping[str, Any], given: Mapping[str, str],
+          inherited: Mapping[str, str], base_name: str | None) -> dict[str, str]:
+    """Sources of the new spec: inherited ones, then 'user file ...' for each number the file sets,
+    then the file's own `sources:` (a bare `peak_tflops` key covers the dtypes the file sets)."""
+    raw = data.get("sources", {}) or {}
+    if not isinstance(raw, Mapping):
+        raise _fail(where, f"field 'sources' must be a mapping field -> source, got {raw!r}")
+    peaks = [f"peak_flops.{d}" for d in _peak_flops(where, data[PEAK_KEY])] if PEAK_KEY in data else []
+    sources = dict(inherited)
+    origin = f"user file {where}" + (f" (base {base_name})" if base_name else "")
+    for si in given:                                    # an overridden number loses the base's citation
+        for target in (peaks if si == "peak_flops" else [si]):
+            sources[target] = origin
+    for key, text in sorted(raw.items(), key=lambda kv: "." in str(kv[0])):   # dtype-specific keys win
+        if not isinstance(text, str) or not text.strip():
+            raise _fail(where, f"sources entry {key!r} must be a non-empty string, got {text!r}")
+        si = _source_key(where, key)
+        for target in (peaks if si == "peak_flops" and peaks else [si]):
+            sources[target] = text.strip()
+    return sources
+
+
 def spec_from_dict(data: Mapping[str, Any], where: str = "<dict>",
                    resolve_base: Callable[[str], DeviceSpec] | None = None) -> DeviceSpec:
     """Build a DeviceSpec from a parsed file's mapping; `where` names the file in errors."""
@@ -142,7 +164,7 @@ def spec_from_dict(data: Mapping[str, Any], where: str = "<dict>",
         values = {f.name: getattr(base, f.name) for f in fields(DeviceSpec)}
         values["peak_flops"] = dict(base.peak_flops)
         values["aliases"] = ()                          # a derived device does not inherit names
-        sources = {k: v for k, v in base.sources.items()}
+        sources = dict(base.sources)
 
     given: dict[str, str] = {}                          # SI field -> edge key that set it
     for key, value in data.items():
@@ -172,27 +194,7 @@ def spec_from_dict(data: Mapping[str, Any], where: str = "<dict>",
         raise _fail(where, f"field 'aliases' must be a list of names, got {aliases!r}")
     values["aliases"] = tuple(a.strip().lower() for a in aliases)
 
-    raw_sources = data.get("sources", {}) or {}
-    if not isinstance(raw_sources, Mapping):
-        raise _fail(where, f"field 'sources' must be a mapping field -> source, got {raw_sources!r}")
-    if base_name is not None:
-        origin = f"user file {where} (base {base_name})"
-        for si in given:                                # overridden numbers lose the base's citation
-            if si == "peak_flops":
-                for dtype in _peak_flops(where, data[PEAK_KEY]):
-                    sources[f"peak_flops.{dtype}"] = origin
-            else:
-                sources[si] = origin
-    overridden_peaks = [f"peak_flops.{d}" for d in _peak_flops(where, data[PEAK_KEY])] \
-        if base_name is not None and PEAK_KEY in data else []
-    for key, text in raw_sources.items():
-        if not isinstance(text, str) or not text.strip():
-            raise _fail(where, f"sources entry {key!r} must be a non-empty string, got {text!r}")
-        si = _source_key(where, key)
-        # With a base, a file-wide peak citation covers only the dtypes this file overrides.
-        for target in (overridden_peaks if si == "peak_flops" and overridden_peaks else [si]):
-            sources[target] = text.strip()
-    values["sources"] = sources
+    values["sources"] = _cite(where, data, given, sources, base_name)
 
     if "name" not in data:                              # a file's name defaults to its stem
         values["name"] = Path(where).stem if where != "<dict>" else ""

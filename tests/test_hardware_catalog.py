@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 from pathlib import Path
 
@@ -9,7 +10,7 @@ import pytest
 
 from hardware import DEVICES, DeviceSpec, get_device, list_devices, load_device, save_device
 from hardware.catalog import register_device
-from hardware.loader import SI_NUMERIC, field_source, spec_from_dict
+from hardware.loader import SI_NUMERIC, field_source, spec_from_dict, spec_to_dict
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "devices" / "my-gpu.yaml"
 ALL = list_devices()
@@ -197,3 +198,14 @@ def test_malformed_json_missing_file_and_bad_suffix(tmp_path):
         get_device(str(tmp_path / "absent.yaml"))
     with pytest.raises(ValueError, match=r"\.yaml, \.yml or \.json"):
         load_device(tmp_path / "dev.txt")
+
+
+def test_full_user_file_without_base_is_cited_as_user_file(tmp_path):
+    """A file that lists every field needs no `sources:`; each number is then cited to the file."""
+    data = {k: v for k, v in spec_to_dict(get_device("l40s")).items() if k not in ("sources", "aliases")}
+    path = tmp_path / "lab-card.json"
+    path.write_text(json.dumps({**data, "name": "lab-card"}))
+    dev = get_device(path)
+    assert dev.name == "lab-card" and dev.flops("bf16") == pytest.approx(362.05e12)
+    assert field_source(dev, "peak_flops.bf16") == "user file lab-card.json"
+    assert field_source(dev, "nvme_bandwidth") == "user file lab-card.json"
