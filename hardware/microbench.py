@@ -238,6 +238,30 @@ def odd_gemms(ctx):
         _gemm_case(ctx, m, n, k, "odd", {})
 
 
+# exact per-layer GEMMs of the HF Llama models in benchmarks/device/hf_train_step.py
+# (hidden, heads, kv_heads, head_dim, ffn, vocab)
+LLAMA_MODELS = {
+    "Llama-3.2-1B": (2048, 32, 8, 64, 8192, 128256),
+    "TinyLlama-1.1B": (2048, 32, 4, 64, 5632, 32000),
+    "Llama-3.2-3B": (3072, 24, 8, 128, 8192, 128256),
+    "Llama-2-7B": (4096, 32, 32, 128, 11008, 32000),
+    "Llama-3-8B": (4096, 32, 8, 128, 14336, 128256),
+}
+
+
+def model_gemms(ctx):
+    models = {"tiny": (64, 4, 2, 16, 128, 1000)} if ctx.smoke else LLAMA_MODELS
+    for m in ([16] if ctx.smoke else [2048, 8192]):
+        for name, (h, nh, nkv, hd, ffn, V) in models.items():
+            projs = (("q_proj", nh * hd, h), ("k_proj", nkv * hd, h), ("v_proj", nkv * hd, h),
+                     ("o_proj", h, nh * hd), ("gate_proj", ffn, h), ("up_proj", ffn, h),
+                     ("down_proj", h, ffn), ("lm_head", V, h))
+            for proj, n, k in projs:
+                if ctx.left() < 0:
+                    return
+                _gemm_case(ctx, m, n, k, "model", {"model": name, "proj": proj})
+
+
 def bmm(ctx):
     import torch
     # MoE-like grouped GEMMs: (experts, tokens per expert, n, k)
@@ -470,8 +494,8 @@ def adamw(ctx):
 
 
 SECTIONS = [  # name, fraction of the budget
-    ("peak_gemm", 0.12), ("peak_mem", 0.04), ("launch", 0.01), ("layer_gemms", 0.18),
-    ("odd_gemms", 0.10), ("bmm", 0.05), ("attn", 0.22), ("memops", 0.16), ("adamw", 0.10),
+    ("peak_gemm", 0.20), ("peak_mem", 0.04), ("launch", 0.01), ("layer_gemms", 0.18),
+    ("odd_gemms", 0.10), ("model_gemms", 0.08), ("bmm", 0.05), ("attn", 0.22), ("memops", 0.16), ("adamw", 0.10),
 ]
 
 

@@ -167,6 +167,8 @@ def run_case(name, cfg_kw, ckpt, b, s, dev, n_steps, kernels_path=None, split=Fa
                 if dt is None:
                     dt = getattr(e, "cuda_time_total", 0)
                 if getattr(e, "device_type", None) is not None and "CUDA" in str(e.device_type) and dt > 0:
+                    if "#" in e.key:  # user annotation on the GPU timeline (Optimizer.step#...), not a kernel
+                        continue
                     rows.append({"name": e.key, "count": e.count, "total_us": dt})
             rows.sort(key=lambda r: -r["total_us"])
             top_ops = []
