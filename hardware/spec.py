@@ -52,7 +52,7 @@ class DeviceSpec:
     nvme_bandwidth: float             # local NVMe read bandwidth per GPU in the usual system, bytes/s
     form_factor: str = ""
     aliases: tuple[str, ...] = ()
-    sources: Mapping[str, str] = field(default_factory=dict)
+    sources: Mapping[str, str] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         flops = {canonical_dtype(k): float(v) for k, v in dict(self.peak_flops).items()}
