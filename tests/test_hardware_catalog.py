@@ -87,6 +87,12 @@ def test_h100_capacity_brackets_measured_usable_memory():
     assert 0.98 * get_device("h100").hbm_bytes < measured < get_device("h100").hbm_bytes
 
 
+def test_l40s_capacity_excludes_the_ecc_carve_out():
+    """L40S GDDR6 runs with ECC on: 48 GiB x 15/16 = 46080 MiB; nvidia-smi shows 46068 MiB."""
+    mib = get_device("l40s").hbm_bytes / 2**20
+    assert mib == pytest.approx(48 * 1024 * 15 / 16, rel=0.001)
+
+
 @pytest.mark.parametrize("name", ALL)
 def test_physics_properties(name):
     """Narrower dtypes are never slower; links are slower than HBM; peaks match SMs x clock x 2^k."""
