@@ -30,6 +30,8 @@ BWD_KERNELS = 3   # preprocess (dO . O), main, dQ conversion
 # dS = P * (dP - D): NB about twice the forward's non-matmul work (an assumption, not fitted).
 BWD_SCORE_WORK = 2.0
 MAX_SIMULATED_CTAS = 20000  # beyond this many CTAs the scheduling tail is negligible: use total / SMs
+MMA_ROWS = 16        # rows of one tensor-core MMA fragment (mma.sync m16)
+MAX_KV_SPLITS = 128  # FlashAttention-2 caps the split-KV factor at 128
 LSE_BYTES = 4     # fp32 log-sum-exp per query row, saved by the forward for the backward
 
 
@@ -101,9 +103,21 @@ def attention_time(dev: DeviceSpec, prof: PerfProfile, b: int, hq: int, hkv: int
         per_score, frac, matmul = 4.0 * d + prof.attn_score_flops, prof.attn_fwd_fraction, 4.0
         overhead = prof.attn_fwd_tile_overhead
         latency = prof.gemm_latency_s
+    copies, row_frac = b * hq, 1.0
+    if not backward and sq * (hq // hkv) <= BLOCK_Q:
+        # Decode-like: the q heads of one GQA group are packed into a single q tile (FlashAttention-2
+        # swaps seqlen and group); the tensor cores work on 16-row fragments, not 128 padded rows.
+        copies, row_frac = b * hkv, math.ceil(sq * (hq // hkv) / MMA_ROWS) * MMA_ROWS / BLOCK_Q
+    ctas = copies * tiles
+    if not backward and ctas < dev.sm_count and max(work) > 1:
+        # Split-KV (flash-decoding, FlashAttention-2's num_splits heuristic): too few CTAs to fill the
+        # SMs, so each q tile's keys are split over several CTAs, then a combine kernel merges them.
+        splits = min(math.ceil(dev.sm_count / ctas), max(work), MAX_KV_SPLITS)
+        work = [math.ceil(w / splits) for w in work for _ in range(splits)]
+        latency += prof.kernel_latency_s
     block_time = BLOCK_Q * BLOCK_KV * per_score / (dev.flops(dtype) / dev.sm_count * frac)
     # A tile that sees no key at all (sq > skv, causal) is skipped: no overhead either.
-    t_math = _makespan([w + overhead if w else 0 for w in work], b * hq, dev.sm_count) * block_time
+    t_math = _makespan([w + overhead if w else 0 for w in work], copies, dev.sm_count) * block_time * row_frac
 
     q_bytes, kv_bytes = eb * b * hq * sq * d, eb * b * hkv * skv * d
     if backward:   # read q, k, v, o, dO, lse; write dq (fp32 accumulate + bf16), dk, dv

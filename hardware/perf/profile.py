@@ -34,6 +34,7 @@ class PerfProfile:
     compute_fraction: Mapping[str, float]
     # GEMM: each CTA tile of BM x BN pays the equivalent of this many extra rows and columns of work
     # (operand staging, epilogue): efficiency (1 + c/128 + c/256) / (1 + c/BM + c/BN), 1 at 128x256.
+    # Fitted, but weakly identified by the shared data (see NOTES).
     tile_overhead: float
     gemm_latency_s: float            # fixed time of one GEMM kernel: launch, prologue (first TMA loads), epilogue
     gemm_bandwidth_fraction: float   # fraction of HBM peak a memory-bound (weight-streaming, small-m) GEMM reaches
