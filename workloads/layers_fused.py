@@ -112,7 +112,8 @@ def attention_block(sh: Shape, selective: bool = False) -> tuple[list[Op], list[
     core = attention("attn.core", "fwd", cat, *dims, e=e, saved=qkv_o if selective else qkv_o + lse)
     core_b = attention("attn.core.bwd", "bwd", cat, *dims, e=e, kernels=3,
                        extra_bytes=2 * t * sh.hq * d * 4 + t * sh.hq * d * e)  # fp32 dq_accum, dO re-read
-    recompute = [attention("recompute.attn.core", "bwd", "recompute", *dims, e=e)] if selective else []
+    recompute = [attention("recompute.attn.core", "bwd", "recompute", *dims, e=e,
+                                 backward=False)] if selective else []
 
     fwd = [nfwd, *ag, qkv[0], *rope_f, *cp_f, core, proj[0], *out_fwd, *bda_fwd]
     bwd = [*bda_bwd, *out_bwd, proj[1], proj[2], *cp_b[:1], *recompute, core_b, *cp_b[1:], *rope_b,

@@ -121,10 +121,13 @@ def attention_flops(b: int, hq: int, sq: int, skv: int, d: int, causal: bool, ba
 
 def attention(name: str, phase: str, category: str, b: int, hq: int, hkv: int, sq: int, skv: int,
               d: int, causal: bool, *, e: float = 2, kernels: int = 1, saved: float = 0.0,
-              extra_bytes: float = 0.0) -> Op:
-    """Flash attention kernel(s): minimal IO (q,k,v,o,lse; bwd also dO, dq, dk, dv) plus `extra_bytes`."""
+              extra_bytes: float = 0.0, backward: bool | None = None) -> Op:
+    """Flash attention kernel(s): minimal IO (q,k,v,o,lse; bwd also dO, dq, dk, dv) plus `extra_bytes`.
+
+    `backward` defaults to phase == "bwd"; a forward re-run for recompute passes backward=False.
+    """
     q, kv, lse = b * sq * hq * d * e, b * skv * hkv * d * e, b * hq * sq * 4
-    backward = phase == "bwd"
+    backward = phase == "bwd" if backward is None else backward
     if backward:   # read q,k,v,o,dO,lse ; write dq,dk,dv
         moved = 2 * q + 2 * kv + 2 * q + lse + q + 2 * kv
         ws = q + 2 * kv
