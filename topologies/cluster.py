@@ -185,6 +185,8 @@ class Cluster:
 
     def block_nodes(self, tier: int) -> int:
         """Nodes below one switch of `tier` (1 = leaf) on one rail; traffic between blocks climbs above it."""
+        if tier >= self.tiers:
+            return self.nodes      # the top tier joins every leaf of the plane
         if tier <= 1:
             return self.nodes_per_leaf
         return self.nodes_per_leaf * (self.scale_out.radix // 2) ** (tier - 1)
