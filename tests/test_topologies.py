@@ -119,3 +119,13 @@ def test_graph_refuses_huge_clusters():
     """Enumerating 100k GPUs is refused with advice, not attempted."""
     with pytest.raises(ValueError, match="analytic"):
         build_graph(get_cluster("h100-100k"))
+
+
+@pytest.mark.parametrize("name", sorted(CLUSTERS))
+def test_cluster_devices_exist_in_hardware_catalog(name):
+    """Each cluster's device resolves in hardware/ and its NVLink-class number agrees where both state it."""
+    from hardware.catalog import get_device
+    cluster = get_cluster(name)
+    dev = get_device(cluster.device)
+    if cluster.scale_up.kind == "switch":
+        assert math.isclose(dev.scaleup_bandwidth, cluster.scale_up.bandwidth, rel_tol=1e-6)
