@@ -2,10 +2,11 @@
 
 Model (per candidate kernel configuration, then the best one, as cuBLAS heuristics pick):
   tiles   = ceil(m/BM) * ceil(n/BN) * batch * split_k           CTAs, each BM x BN of C over k/split_k
-  T_math  = ceil(tiles / SMs) * 2*BM*BN*ceil(k/split_k, BK) / (peak/SMs * frac(dtype) * eff(BM,BN) * align)
-  T_mem   = (A + B + C + split-K partials + W) bytes / (gemm_bandwidth_fraction * HBM bandwidth * align)
+  T_math  = ceil(tiles / SMs) * 2*BM*BN*ceil(k/split_k, BK) / (peak/SMs * frac(dtype) * eff(BM,BN) * align_c)
+  T_mem   = (A + B + C + split-K partials + W) bytes / (gemm_bandwidth_fraction * HBM bandwidth * align_b)
   W       = gemm_l2_writeback * L2 * (1 - exp(-(A + B + C) / L2))    dirty L2 lines evicted and written back
   T       = gemm_latency + max(T_math, T_mem)
+align_c, align_b: 1 when rows of A, B, C are 16-byte aligned, else misaligned_*_efficiency.
 Padding rows of a partial tile and the idle SMs of the last wave are paid for: that is tile and wave
 quantization. NB: A and B are counted once (L2 catches the re-reads of a swizzled raster order).
 """
@@ -56,9 +57,12 @@ def gemm_time(dev: DeviceSpec, prof: PerfProfile, m: int, n: int, k: int, dtype:
     m, n, k, batch = int(m), int(n), int(k), int(batch)
     dtype = canonical_dtype(dtype)
     eb, ob = DTYPE_BYTES[dtype], output_bytes(dtype)
-    align = 1.0 if is_aligned(n, k, dtype) else prof.misaligned_efficiency
-    sm_rate = dev.flops(dtype) / dev.sm_count * prof.fraction(dtype) * align
-    bandwidth = dev.hbm_bandwidth * prof.gemm_bandwidth_fraction * align
+    aligned = is_aligned(n, k, dtype)
+    sm_rate = dev.flops(dtype) / dev.sm_count * prof.fraction(dtype)
+    bandwidth = dev.hbm_bandwidth * prof.gemm_bandwidth_fraction
+    if not aligned:
+        sm_rate *= prof.misaligned_compute_efficiency
+        bandwidth *= prof.misaligned_bandwidth_efficiency
     bk = max(1, int(K_TILE_BYTES / eb))
     base_bytes = batch * (eb * (m * k + n * k) + ob * m * n)
     l2 = max(dev.l2_bytes, 1.0)

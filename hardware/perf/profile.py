@@ -43,8 +43,10 @@ class PerfProfile:
     # (its flush writes 256 MB) as the previous kernel of a training step does. Fitted (see NOTES).
     gemm_l2_writeback: float
     # GEMM whose rows are not 16-byte aligned cannot use TMA + wgmma: cuBLAS falls back to an
-    # Ampere-style kernel. Prior, not fitted (the shared data has no misaligned shape): see NOTES.
-    misaligned_efficiency: float
+    # Ampere-style kernel with narrow loads. Multipliers of the tensor rate and of the bandwidth.
+    # Not fitted by calibration: set from the odd-shape GEMMs of data/measured/2026-11-23_h100 (see NOTES).
+    misaligned_compute_efficiency: float
+    misaligned_bandwidth_efficiency: float
     hbm_fraction: float              # streaming kernels (copy, elementwise): fraction of HBM peak
     reduction_fraction: float        # row-reduction kernels (RMSNorm/LayerNorm): fraction of HBM peak
     softmax_fraction: float          # softmax-like kernels (two reductions + exp per row): fraction of HBM peak
@@ -126,7 +128,7 @@ class PerfProfile:
         return cls.from_dict(data)
 
 
-_FRACTIONS = ("gemm_bandwidth_fraction", "misaligned_efficiency", "hbm_fraction", "reduction_fraction",
+_FRACTIONS = ("gemm_bandwidth_fraction", "misaligned_compute_efficiency", "misaligned_bandwidth_efficiency", "hbm_fraction", "reduction_fraction",
               "softmax_fraction", "attn_fwd_fraction", "attn_bwd_fraction")
 _NON_NEGATIVE = ("gemm_l2_writeback", "tile_overhead", "gemm_latency_s", "kernel_latency_s", "attn_score_flops",
                  "attn_fwd_tile_overhead", "attn_bwd_tile_overhead", "launch_overhead_s")
