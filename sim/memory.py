@@ -1,8 +1,10 @@
 """Peak memory of one GPU during a training step, from parameter counts and saved activations.
 
-The peak is the larger of two moments of a step:
+The peak is the largest of three moments of a step:
   start of backward:  weights + optimizer states + all saved activations + the loss-head transient
                       (+ gradients, when they persist across steps or micro-batches)
+  end of backward:    weights + optimizer states + all gradients + the first layer's live
+                      activations (with full recompute: its re-run forward)
   optimizer step:     weights + gradients + optimizer states + the optimizer's own temporaries
 Gradients persist when a framework keeps a contiguous gradient buffer (Megatron's fp32 main_grad)
 or when gradients accumulate over micro-batches; Hugging Face + `zero_grad(set_to_none=True)`
@@ -26,6 +28,7 @@ class MemoryInputs:
     head_grad_params: float = 0.0  # params whose grads exist already at the start of backward
     grads_persist: bool = True    # gradient buffer allocated for the whole step
     optimizer_transient: float = 0.0
+    backward_end: float = 0.0     # live at the end of backward beside all grads (one layer's activations)
     other: float = 0.0            # comm buffers, workspace (e.g. cuBLAS), allocator reserve
     offload_optimizer: bool = False
     offload_params: bool = False
@@ -39,9 +42,13 @@ def peak_memory(inp: MemoryInputs, policy: PrecisionPolicy, capacity: float) -> 
     o = 0.0 if inp.offload_optimizer else inp.params * policy.optimizer_bytes
     g_at_bwd = g_full if inp.grads_persist else min(g_full, inp.head_grad_params * policy.grad_bytes)
     at_backward = w + o + g_at_bwd + inp.activations + inp.transient
+    at_backward_end = w + o + g_full + inp.backward_end
     at_optimizer = w + o + g_full + inp.optimizer_transient
-    if at_backward >= at_optimizer:
+    moment = max(at_backward, at_backward_end, at_optimizer)
+    if moment == at_backward:
         grads, acts, transient = g_at_bwd, inp.activations, inp.transient
+    elif moment == at_backward_end:
+        grads, acts, transient = g_full, inp.backward_end, 0.0
     else:
         grads, acts, transient = g_full, 0.0, inp.optimizer_transient
     host = inp.params * ((policy.optimizer_bytes if inp.offload_optimizer else 0)

@@ -48,8 +48,7 @@ def _attention(op: Op, dev: DeviceSpec, prof: PerfProfile, compute_dtype: str) -
 
 
 # Memory-op kernel class by keyword in the op name: norms reduce rows, softmax/loss reduce twice.
-_MEMORY_CLASS_KEYWORDS = (("softmax", "softmax"), ("cross_entropy", "softmax"), ("loss", "softmax"),
-                          ("norm", "reduction"))
+_MEMORY_CLASS_KEYWORDS = (("softmax", "softmax"), ("cross_entropy", "softmax"), ("norm", "reduction"))
 
 
 def memory_class(op: Op) -> str:
