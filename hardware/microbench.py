@@ -365,6 +365,8 @@ def memops(ctx):
             if ctx.left() < 0:
                 return
             rec = {"kind": "memop", "op": op, "t": t, "h": h, "dtype": "bf16"}
+            if op == "rmsnorm":
+                rec["impl"] = "hf_eager"   # HF LlamaRMSNorm, several kernels: not the fused kernel of the model
 
             def run(rec, mk=mk, nbytes=nbytes):
                 x = torch.randn(t, h, device=dev, dtype=torch.bfloat16)
