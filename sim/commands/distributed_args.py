@@ -1,0 +1,92 @@
+"""Flags of `roofsim simulate` for a cluster step (parallelism plan), and the call they make."""
+from __future__ import annotations
+
+import argparse
+
+from sim.plan import OffloadPolicy, ParallelPlan
+
+PLAN_INTS = ("tp", "pp", "dp", "cp", "ep", "vp")
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("cluster and parallelism plan (any of these makes the step distributed)")
+    g.add_argument("--cluster", default=None, help="cluster catalog name or .yaml/.json file")
+    g.add_argument("--gpus", type=int, default=None, help="GPUs in the job (scales the cluster)")
+    for name in PLAN_INTS:
+        g.add_argument(f"--{name}", type=int, default=None)
+    g.add_argument("--etp", type=int, default=None, help="expert tensor parallel (default: tp)")
+    g.add_argument("--zero", type=int, choices=(0, 1, 2, 3), default=None)
+    g.add_argument("--fsdp", action="store_true", help="PyTorch FSDP full shard (= ZeRO-3)")
+    g.add_argument("--schedule", choices=("1f1b", "interleaved", "zb", "gpipe"), default=None)
+    g.add_argument("--global-batch", type=int, default=None, help="sequences per step, all replicas")
+    g.add_argument("--no-sequence-parallel", action="store_true")
+    g.add_argument("--tp-overlap", action="store_true", help="overlap TP collectives with GEMMs")
+    g.add_argument("--no-dp-overlap", action="store_true")
+    g.add_argument("--offload", default=None,
+                   help="comma list of what leaves the GPU: optimizer=cpu|nvme,params=cpu|nvme,"
+                        "grads=cpu|nvme,activations=cpu")
+    g.add_argument("--zeroth-order", action="store_true", help="MeZO/ZO2 forward-only fine-tuning")
+    g.add_argument("--precision", default=None,
+                   help="mixed (bf16 + fp32 grads/master/Adam, Megatron) | mixed-fp16-grads | pure-bf16 | fp32")
+    g.add_argument("--overlap-slowdown", type=float, default=None)
+    g.add_argument("--trace", default=None, help="write a Chrome/Perfetto trace of the step here")
+    g.add_argument("--trace-stages", default=None, help="comma list of pipeline stages to trace (default all)")
+
+
+def is_distributed(args) -> bool:
+    return any(getattr(args, k, None) is not None for k in
+               ("cluster", "gpus", "global_batch", "zero", "schedule", *PLAN_INTS)) or args.fsdp
+
+
+def _offload(text: str | None) -> OffloadPolicy:
+    if not text:
+        return OffloadPolicy()
+    kw: dict = {}
+    for part in text.split(","):
+        key, _, value = part.partition("=")
+        key = key.strip()
+        if key not in ("optimizer", "params", "grads", "activations"):
+            raise ValueError(f"--offload: unknown item {key!r}; use optimizer, params, grads, activations")
+        kw[key] = value.strip() or "cpu"
+    kw["cpu_adam"] = kw.get("optimizer") == "cpu"
+    return OffloadPolicy(**kw)
+
+
+def plan_from_args(args, n_gpus: int) -> ParallelPlan:
+    """A ParallelPlan from flags; dp defaults to what the GPU count leaves."""
+    tp, pp, cp = args.tp or 1, args.pp or 1, args.cp or 1
+    dp = args.dp
+    if dp is None:
+        if n_gpus % (tp * pp * cp):
+            raise ValueError(f"{n_gpus} GPUs are not divisible by tp*pp*cp = {tp}*{pp}*{cp}")
+        dp = n_gpus // (tp * pp * cp)
+    vp = args.vp or 1
+    mb = args.micro_batch or 1
+    schedule = args.schedule or ("interleaved" if vp > 1 else "1f1b")
+    gb = args.global_batch or (args.batch * dp if args.batch else dp * mb * max(pp, 1) * 4)
+    return ParallelPlan(tp=tp, pp=pp, dp=dp, cp=cp, ep=args.ep or 1, etp=args.etp, vp=vp,
+                        zero=args.zero or 0, fsdp=args.fsdp,
+                        sequence_parallel=tp > 1 and not args.no_sequence_parallel,
+                        micro_batch=mb, global_batch=gb, schedule=schedule,
+                        recompute=args.recompute or "none", tp_overlap=args.tp_overlap,
+                        dp_overlap=not args.no_dp_overlap, offload=_offload(args.offload),
+                        zeroth_order=args.zeroth_order)
+
+
+def simulate(args):
+    """Run the distributed simulator for these flags; writes the trace if asked."""
+    from sim.distributed import ClusterOptions, OVERLAP_SLOWDOWN, simulate_cluster
+    from topologies.catalog import get_cluster
+    cluster = get_cluster(args.cluster or "dgx-h100-superpod", args.gpus)
+    n_gpus = args.gpus or cluster.nodes * cluster.gpus_per_node
+    plan = plan_from_args(args, n_gpus)
+    opts = ClusterOptions(seq_len=args.seq_len, kernels=args.kernels, dtype=args.dtype,
+                          precision=args.precision or ("pure-bf16" if args.optimizer_state_dtype == "bf16" else "mixed"),
+                          overlap_slowdown=args.overlap_slowdown or OVERLAP_SLOWDOWN)
+    stages = [int(s) for s in args.trace_stages.split(",")] if args.trace_stages else None
+    result, engine = simulate_cluster(args.model, cluster, plan, opts, gpus=n_gpus,
+                                      trace_stages=stages or (list(range(plan.pp)) if args.trace else None))
+    if args.trace:
+        from sim.trace import write_chrome_trace
+        write_chrome_trace(engine, args.trace, stages)
+    return result
