@@ -39,6 +39,10 @@ def plot_scaling(rows: Sequence, path: str | Path | BinaryIO, title: str = "",
     ax2.grid(True, which="both", alpha=0.3)
     for x, y in zip(n, mfu):
         ax2.annotate(f"{y:.1f}", (x, y), xytext=(0, 6), textcoords="offset points", ha="center", fontsize=7)
+    for ax in (ax1, ax2):
+        ax.set_xticks(n)
+        ax.set_xticklabels([f"{int(x):,}" for x in n], fontsize=8, rotation=30 if len(n) > 6 else 0)
+        ax.minorticks_off() if ax is ax2 else None
     if title:
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()
