@@ -69,6 +69,9 @@ def main(argv: list[str] | None = None) -> int:
         return fail(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
     except KeyboardInterrupt:
         return fail("interrupted")
+    except BrokenPipeError:   # output piped into `head` and closed: not an error of ours
+        sys.stderr.close()
+        return 0
     except MemoryError:
         return fail("out of host memory while simulating; try a smaller configuration")
 

@@ -62,6 +62,7 @@ class ClusterOptions:
     overlap_slowdown: float = OVERLAP_SLOWDOWN
     order: str = MEGATRON_ORDER
     record_timeline: bool = False
+    dropout: bool = False              # Megatron GPT-3 recipes keep dropout masks (1 B/elem)
 
 
 @dataclass(frozen=True)
@@ -188,7 +189,7 @@ def simulate_cluster(model: ModelConfig | str, cluster: Cluster | str, plan: Par
     graph = build_step(m, plan.micro_batch, opts.seq_len, kernels=opts.kernels, recompute=plan.recompute,
                        dtype=act_dtype, tp=plan.tp, cp=plan.cp,
                        sequence_parallel=plan.sequence_parallel if plan.tp > 1 else False,
-                       ep=plan.ep, etp=plan.expert_tp if m.is_moe else 1)
+                       ep=plan.ep, etp=plan.expert_tp if m.is_moe else 1, dropout=opts.dropout)
     groups = _groups(plan, cl, opts.order)
     sched = build_schedule(plan.schedule, plan.pp, plan.num_microbatches, plan.vp)
     split_w = getattr(sched, "split_backward", False)
@@ -288,7 +289,7 @@ def _result(m, cl, dev, plan, opts, policy, graph, sched, chunks, eng, prof) -> 
     for s in range(plan.pp):
         params = sum(chunks[(s, c)].params for c in range(plan.vp))
         experts = sum(chunks[(s, c)].expert_params for c in range(plan.vp))
-        saved = sum(chunks[(s, c)].saved for c in range(plan.vp)) / plan.vp
+        saved = sum(chunks[(s, c)].saved for c in range(plan.vp))   # one micro-batch through the stage
         ws = max(chunks[(s, c)].workspace for c in range(plan.vp))
         in_flight = sched.in_flight[s] if hasattr(sched, "in_flight") else nm
         layer_params = graph.layers[0].params
