@@ -162,12 +162,14 @@ def run_case(name, cfg_kw, ckpt, b, s, dev, n_steps, kernels_path=None, split=Fa
                 step()
                 sync()
             rows = []
+            annotations = []
             for e in prof.key_averages():
                 dt = getattr(e, "device_time_total", None)
                 if dt is None:
                     dt = getattr(e, "cuda_time_total", 0)
                 if getattr(e, "device_type", None) is not None and "CUDA" in str(e.device_type) and dt > 0:
-                    if "#" in e.key:  # user annotation on the GPU timeline (Optimizer.step#...), not a kernel
+                    if e.key.startswith(("Optimizer.", "ProfilerStep")):  # annotations on the GPU timeline, not kernels
+                        annotations.append({"name": e.key, "count": e.count, "total_us": dt})
                         continue
                     rows.append({"name": e.key, "count": e.count, "total_us": dt})
             rows.sort(key=lambda r: -r["total_us"])
@@ -183,7 +185,8 @@ def run_case(name, cfg_kw, ckpt, b, s, dev, n_steps, kernels_path=None, split=Fa
                            "step_s_median": rec["step_s_median"], "split_ms": rec.get("split_ms"),
                            "kernel_total_us": sum(r["total_us"] for r in rows),
                            "n_kernel_names": len(rows),
-                           "kernels_top80": rows[:80], "ops_top80": top_ops[:80]}, f, indent=1)
+                           "kernels_top80": rows[:80], "gpu_annotations": annotations,
+                           "ops_top80": top_ops[:80]}, f, indent=1)
             rec["kernels_file"] = kernels_path.split("/")[-1]
     except torch.OutOfMemoryError:
         rec["oom"] = True
@@ -215,6 +218,7 @@ def main():
     ap.add_argument("--kernels", default=None, help="write profiler kernel summary of Llama-3.2-1B b4 s2048")
     ap.add_argument("--big", action="store_true", help="add the big-memory cases (H200)")
     ap.add_argument("--steps", type=int, default=5)
+    ap.add_argument("--first-only", action="store_true", help="only the first case (kernel summary + split)")
     ap.add_argument("--cpu-smoke", action="store_true")
     a = ap.parse_args()
     import torch
@@ -227,6 +231,8 @@ def main():
         plan = plan[:12] + PLAN_BIG + plan[12:]
     if a.cpu_smoke:
         plan = [("smoke", False, 2, 32), ("smoke", True, 2, 32)]
+    if a.first_only:
+        plan = plan[:1]
     # rough wall seconds per case per 8192 tokens (incl. build), refined as cases finish
     est = {"Llama-3.2-1B": 12, "TinyLlama-1.1B": 12, "Llama-3.2-3B": 25, "Llama-2-7B": 45,
            "Llama-3-8B": 55, "smoke": 1}
