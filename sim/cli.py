@@ -22,6 +22,11 @@ COMMANDS: dict[str, str] = {
     "calibrate": "sim.commands.calibrate",
 }
 DEFAULT_COMMAND = "simulate"
+# What `roofsim` with no arguments runs: a Llama-3-8B full fine-tuning step on one H100 that fits
+# (pure bf16 states and full activation recompute; fp32 Adam states alone would need 96 GiB).
+DEFAULT_ARGS = ["simulate", "--model", "llama3-8b", "--hardware", "h100-sxm", "--batch", "8",
+                "--micro-batch", "1", "--seq-len", "4096", "--recompute", "full",
+                "--optimizer-state-dtype", "bf16", "--kernels", "fused"]
 
 
 class _Parser(argparse.ArgumentParser):
@@ -57,7 +62,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
-    if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help")):
+    if not argv:
+        print("roofsim " + " ".join(DEFAULT_ARGS) + "   (built-in default)\n")
+        argv = list(DEFAULT_ARGS)
+    elif argv[0].startswith("-") and argv[0] not in ("-h", "--help"):
         argv = [DEFAULT_COMMAND, *argv]
     args = parser.parse_args(argv)
     if getattr(args, "func", None) is None:

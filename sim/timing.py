@@ -41,7 +41,7 @@ def _attention(op: Op, dev: DeviceSpec, prof: PerfProfile, compute_dtype: str) -
     # Flash attention runs in bf16/fp16 even in fp8 recipes (Transformer Engine default).
     dtype = "bf16" if compute_dtype in ("fp8", "bf16") else compute_dtype
     kt = attention_time(dev, prof, int(b), int(hq), int(hkv), int(sq), int(skv), int(d), bool(causal),
-                        dtype=dtype, backward=op.phase == "bwd")
+                        dtype=dtype, backward=op.phase == "bwd" and op.category != "recompute")
     if op.kernels > 1:  # e.g. eager attention split into several kernels: add their launch floors
         kt = KernelTime(kt.time_s + (op.kernels - 1) * prof.kernel_latency_s, kt.bound, kt.flops, kt.bytes)
     return kt
