@@ -108,10 +108,11 @@ class DataParallelPlaceholder:
 
 
 def placeholder_throughput(model, hardware, options=None, efficiency_per_doubling: float =
-                           PLACEHOLDER_EFFICIENCY_PER_DOUBLING, profile=None) -> DataParallelPlaceholder:
-    """The default throughput function: simulate one GPU (sim.single) and replicate it (PLACEHOLDER)."""
+                           PLACEHOLDER_EFFICIENCY_PER_DOUBLING, profile=None, **kw) -> DataParallelPlaceholder:
+    """The default throughput function: simulate one GPU (sim.single; StepOptions or its fields as
+    keywords) and replicate it (PLACEHOLDER)."""
     from sim.single import simulate
-    return DataParallelPlaceholder(simulate(model, hardware, options, profile=profile), efficiency_per_doubling)
+    return DataParallelPlaceholder(simulate(model, hardware, options, profile=profile, **kw), efficiency_per_doubling)
 
 
 @dataclass(frozen=True)
