@@ -55,7 +55,8 @@ def plot_timeline(result: StepResult, path: str | Path | BinaryIO, timeline: Seq
     for s in spans:
         if len(s) != 5 or s[3] < s[2]:
             raise ValueError(f"timeline span {s!r} is not (stage, stream, start, end>=start, label)")
-    rows = sorted({(s[0], s[1]) for s in spans}, key=lambda r: (str(r[0]), str(r[1])))
+    rows = sorted({(s[0], s[1]) for s in spans}, key=lambda r: (not isinstance(r[0], (int, float)), r[0] if isinstance(r[0], (int, float)) else 0,
+                                               str(r[0]), str(r[1])))
     row_of = {r: i for i, r in enumerate(rows)}
     end = max((s[3] for s in spans), default=result.step_time_s) or 1.0
     fig = new_figure(size_px[0] / 100, max(size_px[1], 80 + 40 * len(rows)) / 100)
