@@ -118,3 +118,14 @@ def test_example_roofline_report(tmp_path, monkeypatch):
     assert exc.value.code == 0
     assert png_size((tmp_path / "roofline.png").read_bytes()) == (1100, 700)
     assert "data:image/png;base64," in (tmp_path / "report.html").read_text()
+
+
+def test_capacity_plan_section(small):
+    """A CapacityPlan given to the report adds its rows and the scaling curves."""
+    from hardware.catalog import get_device
+    from sim.capacity import placeholder_throughput, plan_capacity
+    plan = plan_capacity(placeholder_throughput("llama3.2-1b", "h100-sxm", batch=1, seq_len=1024, micro_batch=1),
+                         "1B", "8,16", get_device("h100-sxm"))
+    p = Collect()
+    p.feed(render_html(build_content(small, plan=plan)))
+    assert len(p.imgs) == 5 and "Capacity plan" in " ".join(p.text)
