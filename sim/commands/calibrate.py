@@ -92,9 +92,13 @@ def fit(records: list[dict], dev, source: str, holdout: str):
     """Fitted profile (with hold-out residuals and the calibrated range) and its in-sample / held-out errors."""
     from hardware.calibration import (NOTES, cross_validate, fit_profile, relative_errors, samples,
                                       with_holdout_residuals)
-    prof = fit_profile(records, dev, source=source)
+    from hardware.perf import profile_for
+    # Parameters the records do not inform (e.g. the fused-RMSNorm fraction when only eager RMSNorm was
+    # measured) keep the values of the device's shipped (or transferred) profile.
+    base = dataclasses.replace(profile_for(dev), residuals={})
+    prof = fit_profile(records, dev, source=source, base=base)
     insample = relative_errors(samples(records, dev), prof)
-    cv = cross_validate(records, dev) if holdout == "hidden" else {}
+    cv = cross_validate(records, dev, base=base) if holdout == "hidden" else {}
     if cv:
         prof = with_holdout_residuals(prof, cv)
     res = {k: dict(v) for k, v in prof.residuals.items()}
