@@ -67,7 +67,10 @@ def main(argv: list[str] | None = None) -> int:
         argv = list(DEFAULT_ARGS)
     elif argv[0].startswith("-") and argv[0] not in ("-h", "--help"):
         argv = [DEFAULT_COMMAND, *argv]
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:   # argparse has printed its one-line error or the help
+        return int(exc.code or 0)
     if getattr(args, "func", None) is None:
         parser.print_help()
         return 2

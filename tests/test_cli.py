@@ -1,0 +1,69 @@
+"""The `roofsim` command: the --json contract, the default run, and one-line errors with exit code 2."""
+import json
+
+import pytest
+
+from sim.cli import main
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_default_run_prints_a_report(capsys):
+    code, out, _ = run(capsys)
+    assert code == 0
+    assert "llama3-8b" in out and "step time" in out and "MFU" in out and "fits" in out
+
+
+def test_json_contract(capsys):
+    code, out, _ = run(capsys, "simulate", "--model", "llama3.2-1b", "--hardware", "h100", "--batch", "4",
+                       "--seq-len", "2048", "--json")
+    assert code == 0
+    d = json.loads(out)
+    for key in ("step_time_s", "mfu", "tokens_per_s", "peak_memory_bytes", "fits_in_memory", "breakdown", "memory"):
+        assert key in d
+    assert d["step_time_s"] > 0 and 0 < d["mfu"] < 1
+    assert d["tokens_per_s"] == pytest.approx(4 * 2048 / d["step_time_s"])
+    assert sum(d["memory"].values()) == pytest.approx(d["peak_memory_bytes"], rel=1e-9)
+
+
+@pytest.mark.parametrize("argv, needle", [
+    (["simulate", "--model", "no-such-model"], "unknown model"),
+    (["simulate", "--hardware", "no-such-gpu"], "unknown device"),
+    (["simulate", "--batch", "0"], "--batch"),
+    (["simulate", "--seq-len", "-5"], "--seq-len"),
+    (["simulate", "--batch", "6", "--micro-batch", "4"], "divisible"),
+    (["simulate", "--hardware", "a100", "--dtype", "fp8"], "fp8"),
+    (["simulate", "--model", "/nonexistent/config.json"], "config.json"),
+    (["simulate", "--model", "llama3-8b", "--cluster", "dgx-h100", "--gpus", "8", "--tp", "3"], "tp"),
+    (["simulate", "--model", "llama3-8b", "--cluster", "dgx-h100", "--gpus", "16", "--tp", "2", "--pp", "3",
+      "--dp", "2"], "16"),
+    (["simulate", "--model", "llama3-8b", "--cluster", "dgx-h100", "--gpus", "8", "--pp", "8", "--tp", "1",
+      "--vp", "3"], "layers"),
+    (["simulate", "--model", "llama3-8b", "--cluster", "dgx-h100", "--gpus", "8", "--tp", "8",
+      "--global-batch", "3", "--micro-batch", "2"], "global batch"),
+    (["simulate", "--kernels", "bogus"], "kernels"),
+])
+def test_bad_input_is_one_line_exit_2(capsys, argv, needle):
+    code, out, err = run(capsys, *argv)
+    assert code == 2
+    lines = [l for l in err.strip().splitlines() if l]
+    assert len(lines) == 1 and lines[0].startswith("roofsim: error:")
+    assert needle.lower() in lines[0].lower()
+
+
+def test_malformed_config_json(tmp_path, capsys):
+    bad = tmp_path / "config.json"
+    bad.write_text("{ not json")
+    code, _, err = run(capsys, "simulate", "--model", str(bad))
+    assert code == 2 and "config.json" in err and len(err.strip().splitlines()) == 1
+
+
+def test_overflow_is_reported_not_failed(capsys):
+    code, out, _ = run(capsys, "simulate", "--model", "llama3-70b", "--hardware", "h100", "--batch", "1",
+                       "--seq-len", "4096", "--json")
+    d = json.loads(out)
+    assert code == 0 and d["fits_in_memory"] is False and d["memory_overflow_bytes"] > 100 * 2**30
