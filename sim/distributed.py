@@ -185,7 +185,7 @@ def simulate_cluster(model: ModelConfig | str, cluster: Cluster | str, plan: Par
     dev.flops(dtype)
     prof = profile or profile_for(dev)
     policy = _policy(opts, plan)
-    act_dtype = {"fp8": "bf16", "fp32": "fp32", "fp16": "fp16"}.get(dtype, "bf16")
+    act_dtype = {"fp8": "fp8", "fp32": "fp32", "fp16": "fp16"}.get(dtype, "bf16")   # fp8: GEMMs only
     graph = build_step(m, plan.micro_batch, opts.seq_len, kernels=opts.kernels, recompute=plan.recompute,
                        dtype=act_dtype, tp=plan.tp, cp=plan.cp,
                        sequence_parallel=plan.sequence_parallel if plan.tp > 1 else False,

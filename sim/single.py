@@ -72,7 +72,7 @@ class StepOptions:
 
 def _activation_dtype(dtype: str) -> str:
     """Activations stay 16-bit in fp8 recipes (TE casts at each GEMM); fp32 training keeps fp32."""
-    return {"fp8": "bf16", "fp16": "fp16", "fp32": "fp32"}.get(dtype, "bf16")
+    return {"fp8": "fp8", "fp16": "fp16", "fp32": "fp32"}.get(dtype, "bf16")
 
 
 def _time_ops(graph: StepGraph, dev: DeviceSpec, prof: PerfProfile, dtype: str, reps: int,

@@ -32,6 +32,24 @@ def linear(sh: Shape, name: str, cat: str, m: int, n: int, k: int, saved_input: 
     return fwd, dgrad, wgrad
 
 
+def fp8_casts(sh: Shape, name: str, cat: str, m: int, n: int, k: int, fused_input: bool = True
+              ) -> tuple[list[Op], list[Op]]:
+    """Transformer Engine's FP8 casts around one linear (nothing unless the step runs fp8 GEMMs).
+
+    fwd: the input must exist in fp8 and, for the wgrad GEMM, fp8-transposed. When the producer
+    is a TE module that emits fp8 itself (LayerNormLinear, the fused activation of LayerNormMLP)
+    only the transpose is written (1 B/elem); otherwise one cast-transpose kernel reads bf16 and
+    writes both (2 + 2 B/elem). bwd: the output gradient is cast-transposed (2 + 2 B/elem).
+    NB: amax reductions are fused into these kernels; weight casts (once per step) are ignored.
+    """
+    if sh.gemm_dtype != "fp8":
+        return [], []
+    e = sh.e
+    fwd_bytes = m * k * 1 if fused_input else m * k * (e + 2)
+    return ([memory(f"{name}.fp8_cast", "fwd", cat, m * k, fwd_bytes, flops=m * k)],
+            [memory(f"{name}.fp8_cast_grad", "bwd", cat, m * n, m * n * (e + 2), flops=m * n)])
+
+
 def norm(sh: Shape, name: str, cat: str, tokens: int) -> tuple[Op, Op, Op]:
     """Fused LayerNorm/RMSNorm fwd (keeps input + fp32 stats), its bwd, and the residual-grad add."""
     n, e, h = tokens * sh.h, sh.e, sh.h
@@ -115,9 +133,11 @@ def attention_block(sh: Shape, selective: bool = False) -> tuple[list[Op], list[
     recompute = [attention("recompute.attn.core", "bwd", "recompute", *dims, e=e,
                                  backward=False)] if selective else []
 
-    fwd = [nfwd, *ag, qkv[0], *rope_f, *cp_f, core, proj[0], *out_fwd, *bda_fwd]
-    bwd = [*bda_bwd, *out_bwd, proj[1], proj[2], *cp_b[:1], *recompute, core_b, *cp_b[1:], *rope_b,
-           *ag_in, qkv[1], *rs_dgrad, qkv[2], nbwd, nadd]
+    qkv_cf, qkv_cb = fp8_casts(sh, "attn.qkv", cat, t, (sh.hq + 2 * sh.hkv) * d, sh.h)
+    proj_cf, proj_cb = fp8_casts(sh, "attn.proj", cat, t, sh.h, sh.hq * d, fused_input=False)
+    fwd = [nfwd, *ag, *qkv_cf, qkv[0], *rope_f, *cp_f, core, *proj_cf, proj[0], *out_fwd, *bda_fwd]
+    bwd = [*bda_bwd, *out_bwd, *proj_cb, proj[1], proj[2], *cp_b[:1], *recompute, core_b, *cp_b[1:], *rope_b,
+           *ag_in, *qkv_cb, qkv[1], *rs_dgrad, qkv[2], nbwd, nadd]
     return fwd, bwd
 
 
@@ -135,8 +155,10 @@ def mlp_ops(sh: Shape, prefix: str, cat: str, ffn_local: int, bias: bool) -> tup
                  saved=a_in * e, workspace=a_out * e)
     act_b = memory(f"{prefix}.act.bwd", "bwd", cat, a_in, a_out * e + 2 * a_in * e, flops=12 * a_out,
                    workspace=a_in * e)
-    fwd = [*ag, fc1[0], act, fc2[0], *out_fwd]
-    bwd = [*out_bwd, fc2[1], fc2[2], act_b, *ag_in, fc1[1], *rs_dgrad, fc1[2]]
+    fc1_cf, fc1_cb = fp8_casts(sh, f"{prefix}.fc1", cat, t, n1, sh.h)
+    fc2_cf, fc2_cb = fp8_casts(sh, f"{prefix}.fc2", cat, t, sh.h, ffn_local)
+    fwd = [*ag, *fc1_cf, fc1[0], act, *fc2_cf, fc2[0], *out_fwd]
+    bwd = [*out_bwd, *fc2_cb, fc2[1], fc2[2], act_b, *ag_in, *fc1_cb, fc1[1], *rs_dgrad, fc1[2]]
     return fwd, bwd
 
 
