@@ -179,9 +179,10 @@ NOTES = ("tile_overhead is weakly identified (errors similar for 1..16; m=512 sh
 SOFT_L1_SCALE = 0.05   # residuals beyond ~5% in log time count linearly, not squared (robust to outliers)
 
 
-def _fit_block(block: str, prof: PerfProfile, block_samples: list[Sample], dtypes: list[str]) -> PerfProfile:
+def _fit_block(block: str, prof: PerfProfile, block_samples: list[Sample], dtypes: list[str],
+               skip: frozenset = frozenset()) -> PerfProfile:
     """Least-squares fit of one block's parameters (plus per-dtype compute fractions for the gemm block)."""
-    spec = dict(_BLOCKS[block])
+    spec = {n: v for n, v in _BLOCKS[block].items() if n not in skip}
     names = list(spec)
     x0 = [getattr(prof, n) / spec[n][3] for n in names] + [prof.fraction(d) for d in dtypes]
     lo = [spec[n][1] for n in names] + [0.1] * len(dtypes)
@@ -205,6 +206,14 @@ def _fit_block(block: str, prof: PerfProfile, block_samples: list[Sample], dtype
     return build(sol.x)
 
 
+def _uninformed(records: list[dict]) -> frozenset:
+    """Memory-class fractions no record informs (they keep the base value instead of drifting in the fit)."""
+    present = {MEMOPS[r["op"]][1] for r in records
+               if r["kind"] == "memop" and r.get("op") in MEMOPS and not is_eager_rmsnorm(r)}
+    return frozenset(f for cls, f in (("reduction", "reduction_fraction"), ("softmax", "softmax_fraction"))
+                     if cls not in present)
+
+
 def fit_profile(records: list[dict], dev: DeviceSpec, source: str = "", base: PerfProfile | None = None) -> PerfProfile:
     """Fit the profile parameters that `records` inform; the others keep `base` (default PRIOR) values."""
     prof = dataclasses.replace(base or PRIOR, device=dev.name)
@@ -217,7 +226,7 @@ def fit_profile(records: list[dict], dev: DeviceSpec, source: str = "", base: Pe
         if block == "gemm":
             dtypes = sorted({canonical_dtype(r.get("dtype", "bf16")) for r in records
                              if r["kind"] in ("gemm", "peak_gemm")})
-        prof = _fit_block(block, prof, chosen, dtypes)
+        prof = _fit_block(block, prof, chosen, dtypes, _uninformed(records) if block == "memory" else frozenset())
     prof = dataclasses.replace(prof, source=source or "fit_profile", fitted_on=_dt.date.today().isoformat(),
                                transferred_from="")
     return dataclasses.replace(prof, residuals=evaluate(records, dev, prof))
