@@ -63,6 +63,7 @@ class ClusterOptions:
     order: str = MEGATRON_ORDER
     record_timeline: bool = False
     dropout: bool = False              # Megatron GPT-3 recipes keep dropout masks (1 B/elem)
+    attention: str = "flash"           # "unfused": Megatron before flash attention (s^2 scores stored)
 
 
 @dataclass(frozen=True)
@@ -189,7 +190,8 @@ def simulate_cluster(model: ModelConfig | str, cluster: Cluster | str, plan: Par
     graph = build_step(m, plan.micro_batch, opts.seq_len, kernels=opts.kernels, recompute=plan.recompute,
                        dtype=act_dtype, tp=plan.tp, cp=plan.cp,
                        sequence_parallel=plan.sequence_parallel if plan.tp > 1 else False,
-                       ep=plan.ep, etp=plan.expert_tp if m.is_moe else 1, dropout=opts.dropout)
+                       ep=plan.ep, etp=plan.expert_tp if m.is_moe else 1, dropout=opts.dropout,
+                       attention=opts.attention)
     groups = _groups(plan, cl, opts.order)
     sched = build_schedule(plan.schedule, plan.pp, plan.num_microbatches, plan.vp)
     split_w = getattr(sched, "split_backward", False)

@@ -196,7 +196,8 @@ def _full_recompute(fwd: list[Op], bwd: list[Op], keep: float) -> tuple[list[Op]
 
 @functools.lru_cache(maxsize=256)
 def _build(model: ModelConfig, micro_batch: int, seq_len: int, kernels: str, recompute: str, dtype: str,
-           tp: int, cp: int, sp: bool, ep: int, etp: int, causal: bool, dropout: bool) -> StepGraph:
+           tp: int, cp: int, sp: bool, ep: int, etp: int, causal: bool, dropout: bool,
+           attention: str = "flash") -> StepGraph:
     prof = get_profile(kernels)
     if recompute not in RECOMPUTE:
         raise ValueError(f"recompute must be one of {', '.join(RECOMPUTE)}, got {recompute!r}")
@@ -205,7 +206,8 @@ def _build(model: ModelConfig, micro_batch: int, seq_len: int, kernels: str, rec
                          "use kernels='fused' for model parallelism")
     if seq_len > model.max_seq and model.position == "learned":
         raise ValueError(f"seq_len {seq_len} exceeds the {model.n_positions} learned positions of {model.name}")
-    sh = Shape(model, micro_batch, seq_len, tp, cp, sp, ep, etp, dtype, causal, dropout, prof.pad_vocab)
+    sh = Shape(model, micro_batch, seq_len, tp, cp, sp, ep, etp, dtype, causal, dropout, prof.pad_vocab,
+               attention)
     kinds = model.layer_kinds()
     layers = []
     for kind in dict.fromkeys(kinds):
@@ -228,15 +230,16 @@ def _build(model: ModelConfig, micro_batch: int, seq_len: int, kernels: str, rec
 def build_step(model: ModelConfig | str, micro_batch: int, seq_len: int, *, kernels: str = "fused",
                recompute: str = "none", dtype: str = "bf16", tp: int = 1, cp: int = 1,
                sequence_parallel: bool | None = None, ep: int = 1, etp: int = 1, causal: bool = True,
-               dropout: bool = False) -> StepGraph:
+               dropout: bool = False, attention: str = "flash") -> StepGraph:
     """Ops of one micro-batch (fwd + bwd) on one rank; cached, so repeated sweeps cost nothing.
 
     sequence_parallel defaults to True when tp > 1 with fused kernels. `causal=False` counts
     full attention (encoders, or to compare with formulas that ignore the mask); `dropout`
-    adds Megatron's hidden-dropout masks.
+    adds Megatron's hidden-dropout masks. `attention="unfused"` models Megatron before flash
+    attention (QK^T and AV batched GEMMs around a fused scale-mask-softmax, s^2 tensors stored).
     """
     m = get_model(model)
     if sequence_parallel is None:
         sequence_parallel = tp > 1 and kernels == "fused"
     return _build(m, int(micro_batch), int(seq_len), kernels, recompute, dtype, int(tp), int(cp),
-                  bool(sequence_parallel), int(ep), int(etp), bool(causal), bool(dropout))
+                  bool(sequence_parallel), int(ep), int(etp), bool(causal), bool(dropout), attention)

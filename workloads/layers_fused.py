@@ -16,6 +16,8 @@ Korthikanti et al. 2022 eq. (1) without its 5*a*s/h term, which flash attention 
 """
 from __future__ import annotations
 
+from dataclasses import replace
+
 from workloads.ops import Op, attention, comm, gemm, memory
 from workloads.shape import Shape
 
@@ -127,18 +129,66 @@ def attention_block(sh: Shape, selective: bool = False) -> tuple[list[Op], list[
     dims = (sh.b, sh.hq, sh.hkv, sh.s_loc, sh.s, d, sh.causal)
     # Selective recompute (Megatron core_attn) keeps q,k,v (o is kept by attn.proj) and re-runs
     # the flash forward in backward: with flash attention it only saves the logsumexp.
+    if sh.attention == "unfused":
+        core_f, core_bw, recompute = unfused_core(sh, selective)
+        return _attention_ops(sh, nfwd, ag, qkv, rope_f, cp_f, core_f, proj, out_fwd, bda_fwd, bda_bwd, out_bwd,
+                              cp_b, recompute, core_bw, rope_b, ag_in, rs_dgrad, nbwd, nadd)
     core = attention("attn.core", "fwd", cat, *dims, e=e, saved=qkv_o if selective else qkv_o + lse)
     core_b = attention("attn.core.bwd", "bwd", cat, *dims, e=e, kernels=3,
                        extra_bytes=2 * t * sh.hq * d * 4 + t * sh.hq * d * e)  # fp32 dq_accum, dO re-read
     recompute = [attention("recompute.attn.core", "bwd", "recompute", *dims, e=e,
                                  backward=False)] if selective else []
 
+    return _attention_ops(sh, nfwd, ag, qkv, rope_f, cp_f, [core], proj, out_fwd, bda_fwd, bda_bwd, out_bwd,
+                          cp_b, recompute, [core_b], rope_b, ag_in, rs_dgrad, nbwd, nadd)
+
+
+def _attention_ops(sh, nfwd, ag, qkv, rope_f, cp_f, core_f, proj, out_fwd, bda_fwd, bda_bwd, out_bwd, cp_b,
+                   recompute, core_b, rope_b, ag_in, rs_dgrad, nbwd, nadd) -> tuple[list[Op], list[Op]]:
+    """Order the attention block's ops (fwd, bwd), with the FP8 casts when the step runs fp8."""
+    t, d, cat = sh.t, sh.d, "attention"
     qkv_cf, qkv_cb = fp8_casts(sh, "attn.qkv", cat, t, (sh.hq + 2 * sh.hkv) * d, sh.h)
     proj_cf, proj_cb = fp8_casts(sh, "attn.proj", cat, t, sh.h, sh.hq * d, fused_input=False)
-    fwd = [nfwd, *ag, *qkv_cf, qkv[0], *rope_f, *cp_f, core, *proj_cf, proj[0], *out_fwd, *bda_fwd]
-    bwd = [*bda_bwd, *out_bwd, *proj_cb, proj[1], proj[2], *cp_b[:1], *recompute, core_b, *cp_b[1:], *rope_b,
+    fwd = [nfwd, *ag, *qkv_cf, qkv[0], *rope_f, *cp_f, *core_f, *proj_cf, proj[0], *out_fwd, *bda_fwd]
+    bwd = [*bda_bwd, *out_bwd, *proj_cb, proj[1], proj[2], *cp_b[:1], *recompute, *core_b, *cp_b[1:], *rope_b,
            *ag_in, *qkv_cb, qkv[1], *rs_dgrad, qkv[2], nbwd, nadd]
     return fwd, bwd
+
+
+def unfused_core(sh: Shape, selective: bool) -> tuple[list[Op], list[Op], list[Op]]:
+    """Megatron's attention before flash attention: QK^T bmm, fused scale-mask-softmax, dropout, AV bmm.
+
+    Keeps Q, K (for QK^T), the softmax output, the dropout mask and output, V: 5*a*s^2*b bytes per
+    layer beyond the s*b*h terms (Korthikanti et al. 2022, eq. 1). NB: the full s x s scores are
+    computed even when causal (the mask is applied in the softmax). Selective recompute
+    (Korthikanti sec. 5) keeps only Q, K, V and re-runs this forward in backward.
+    """
+    e, d, cat = sh.e, sh.d, "attention"
+    bh = sh.b * sh.hq                      # batched heads on this rank
+    sq, skv = sh.s_loc, sh.s
+    n = bh * sq * skv                      # score elements
+    qkv_bytes = sh.t * (sh.hq + 2 * sh.hkv) * d * e
+    mask = n if sh.dropout else 0
+    s2_saved = n * e + mask + (n * e if sh.dropout else 0)     # softmax out, dropout mask, dropout out
+    qk = gemm("attn.qk", "fwd", cat, sq, skv, d, bh, a_bytes=e, b_bytes=e, c_bytes=e, weight=False,
+              saved=0.0 if selective else qkv_bytes)
+    sm = memory("attn.softmax", "fwd", cat, n, 2 * n * e, flops=5 * n, saved=0.0 if selective else s2_saved,
+                workspace=n * e)
+    drop = [memory("attn.dropout", "fwd", cat, n, 2 * n * e + mask, flops=n, workspace=n * e)] if sh.dropout else []
+    av = gemm("attn.av", "fwd", cat, sq, d, skv, bh, a_bytes=e, b_bytes=e, c_bytes=e, weight=False)
+    fwd = [qk, sm, *drop, av]
+    bwd = [gemm("attn.av.dgrad_p", "bwd", cat, sq, skv, d, bh, a_bytes=e, b_bytes=e, c_bytes=e, weight=False),
+           gemm("attn.av.dgrad_v", "bwd", cat, skv, d, sq, bh, a_bytes=e, b_bytes=e, c_bytes=e, weight=False)]
+    if sh.dropout:
+        bwd.append(memory("attn.dropout.bwd", "bwd", cat, n, 2 * n * e + mask, flops=n, workspace=n * e))
+    bwd += [memory("attn.softmax.bwd", "bwd", cat, n, 3 * n * e, flops=4 * n, workspace=n * e),
+            gemm("attn.qk.dgrad_q", "bwd", cat, sq, d, skv, bh, a_bytes=e, b_bytes=e, c_bytes=e, weight=False),
+            gemm("attn.qk.dgrad_k", "bwd", cat, skv, d, sq, bh, a_bytes=e, b_bytes=e, c_bytes=e, weight=False)]
+    recompute = [replace(op, name=f"recompute.{op.name}", phase="bwd", category="recompute", saved_bytes=0.0)
+                 for op in fwd] if selective else []
+    if selective:
+        fwd = [replace(fwd[0], saved_bytes=qkv_bytes), *fwd[1:]]
+    return fwd, bwd, recompute
 
 
 def mlp_ops(sh: Shape, prefix: str, cat: str, ffn_local: int, bias: bool) -> tuple[list[Op], list[Op]]:

@@ -30,12 +30,15 @@ class Shape:
     causal: bool = True
     dropout: bool = False
     pad_vocab: int = 1     # Megatron pads vocab to a multiple of 128 * tp; HF eager uses it as is
+    attention: str = "flash"   # "flash" (fused kernel) | "unfused" (Megatron <= 2022: bmm, softmax, bmm)
 
     def __post_init__(self) -> None:
         m = self.model
         for key in ("b", "s", "tp", "cp", "ep", "etp"):
             if not isinstance(getattr(self, key), int) or getattr(self, key) < 1:
                 raise ValueError(f"{key} must be a positive integer, got {getattr(self, key)!r}")
+        if self.attention not in ("flash", "unfused"):
+            raise ValueError(f"attention must be 'flash' or 'unfused', got {self.attention!r}")
         if self.dtype not in ACT_DTYPES:
             raise ValueError(f"dtype must be one of {', '.join(ACT_DTYPES)}, got {self.dtype!r}")
         if self.sp and self.tp == 1:
