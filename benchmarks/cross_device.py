@@ -5,7 +5,7 @@
 Transfer = same fractions and latencies, the target device's own datasheet peaks, bandwidth (H200:
 4.8 TB/s) and capacity (hardware.perf.profile_for does this for a device without a profile). Nothing
 is refitted: the H100 profile is the shipped one (shared/calibration), the H200 profile is
-hardware/profiles/h200.json (fitted on data/measured/2026-11-23_h200/microbench.jsonl), so the
+hardware/profiles/measured/h200-microbench-2026-11-23.json (fitted on data/measured/2026-11-23_h200/microbench.jsonl), so the
 "own profile" rows on that file are in-sample. Bands: sim.uncertainty, 90% claimed.
 """
 from __future__ import annotations
@@ -33,7 +33,10 @@ ORDER = ("gemm m>=128", "gemm m<128", "gemm peak", "attn fwd", "attn bwd", "memo
 
 def profile_of(name: str, target: str) -> PerfProfile:
     """The shipped profile of device `name`, transferred to `target` when they differ."""
-    prof = PerfProfile.from_json(PROFILE_DIR / f"{name}.json")
+    path = PROFILE_DIR / f"{name}.json"
+    if not path.exists():
+        path = PROFILE_DIR / "measured" / f"{name}-microbench-2026-11-23.json"
+    prof = PerfProfile.from_json(path)
     if name == target:
         return prof
     return dataclasses.replace(prof, device=target, transferred_from=prof.device,

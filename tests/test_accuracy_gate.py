@@ -13,7 +13,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 BASELINE = Path(__file__).resolve().parent / "accuracy_baseline.json"
-FILES = {"h100-shared": ("/work/shared/calibration/h100_sxm_microbench.jsonl", "h100-sxm"),
+FILES = {"h100-shared": (str(ROOT.parent / "shared/calibration/h100_sxm_microbench.jsonl"), "h100-sxm"),
          "h100-run": (str(ROOT / "data/measured/2026-11-23_h100/microbench.jsonl"), "h100-sxm"),
          "h200-run": (str(ROOT / "data/measured/2026-11-23_h200/microbench.jsonl"), "h200")}
 
