@@ -162,7 +162,7 @@ class AnalyticalModel:
         self.dtype = canonical_dtype(self.opts.dtype)
         self.peak_flops = self.dev.flops(self.dtype)
         self.prof = profile or profile_for(self.dev)
-        self.act_dtype = {"fp8": "bf16", "fp32": "fp32", "fp16": "fp16"}.get(self.dtype, "bf16")
+        self.act_dtype = {"fp8": "fp8", "fp32": "fp32", "fp16": "fp16"}.get(self.dtype, "bf16")   # as distributed.py
         self.capacity = usable_memory(self.dev)
         self.flops_per_token = model_flops_per_token(self.model, self.opts.seq_len)
         self.kinds = self.model.layer_kinds()
@@ -183,10 +183,14 @@ class AnalyticalModel:
             graph = build_step(self.model, plan.micro_batch, self.opts.seq_len, kernels=self.opts.kernels,
                                recompute=plan.recompute, dtype=self.act_dtype, tp=plan.tp, cp=plan.cp,
                                sequence_parallel=key[4], ep=plan.ep, etp=key[6],
-                               dropout=getattr(self.opts, "dropout", False))
+                               **self._graph_extras())
             secs = {sec.kind: self._section(sec, split_w) for sec in graph.sections}
             g = self._graphs[key] = (key, secs, graph.flops, graph.layers[0].params)
         return g
+
+    def _graph_extras(self) -> dict:
+        """build_step keywords simulate_cluster passes from ClusterOptions (those this version has)."""
+        return {k: getattr(self.opts, k) for k in ("dropout", "attention") if hasattr(self.opts, k)}
 
     def _section(self, sec, split_w: bool) -> _Sec:
         fwd = bwd = wgt = 0.0
@@ -305,11 +309,13 @@ class AnalyticalModel:
             peak = max(peak, gm.total)
         return peak
 
-    def estimate(self, plan: ParallelPlan, *, check: bool = True, memory_only: bool = False) -> Estimate:
-        """Step time, throughput, MFU and peak memory of `plan` by formula."""
+    def estimate(self, plan: ParallelPlan, *, check: bool = True, memory_only: bool = False,
+                 peak: float | None = None) -> Estimate:
+        """Step time, throughput, MFU and peak memory of `plan` by formula (`peak`: memory() already known)."""
         if check:
             self.check(plan)
-        peak = self.memory(plan)
+        if peak is None:
+            peak = self.memory(plan)
         if memory_only:
             nan = float("nan")
             return Estimate(nan, nan, nan, peak, self.capacity)
@@ -401,18 +407,16 @@ class AnalyticalModel:
             t = max([lane, *stream_tot.values()])
             # per-stage tail: DP leftovers, optimizer, distributed-optimizer all-gather
             dp_blocking = 0.0
-            dp_exposed = 0.0
-            for ci, (sync, c) in enumerate(dp_sync):
-                if sync <= 0:
-                    continue
+            dp_async = []   # per chunk: what of its reduction outlives its last backward (distributed.py's rule)
+            for sync, c in dp_sync:
                 if modes["dp"] == "blocking":
                     dp_blocking += sync
-                elif ci == 0:
+                else:
                     last = min(1.0, DP_BUCKET_PARAMS / max(c.params + c.experts, 1.0))
-                    dp_exposed = max(sync * last, sync - c.bwd - c.wgt)
+                    dp_async.append(max(sync * last, sync - c.bwd - c.wgt) if sync > 0 else 0.0)
+            dp_exposed = 0.0
             if zero >= 3 and modes["dp"] != "blocking":
-                rs0 = self.comm_time(groups, "reduce_scatter", "dpcp", chunks[0].params * policy.grad_bytes)
-                dp_exposed = max(dp_exposed, rs0)
+                dp_exposed = self.comm_time(groups, "reduce_scatter", "dpcp", chunks[0].params * policy.grad_bytes)
             params = sum(c.params for c in chunks)
             experts = sum(c.experts for c in chunks)
             shard = (params / (plan.dp * plan.cp) if zero >= 1 else params) + (
@@ -422,7 +426,7 @@ class AnalyticalModel:
                 opt_comm = self.comm_time(groups, "all_gather", "dpcp", params * policy.weight_bytes)
             else:
                 opt_comm = 0.0
-            per_stage[s] = (t, b_last, dp_exposed, dp_blocking, async_dp, opt, opt_comm, blocking_sum)
+            per_stage[s] = (t, b_last, dp_exposed, dp_blocking, async_dp, opt, opt_comm, blocking_sum, dp_async)
         # weights of the stage types (homogeneous models: middle stages are all alike)
         if self.homogeneous and p > 3:
             weight = {0: 1, p - 1: 1, p // 2: p - 2}
@@ -439,10 +443,15 @@ class AnalyticalModel:
         exposed = 0.0
         opt_s = 0.0
         offset_per_hop = {s: per_stage[s][1] / 1 + p2p for s in per_stage}
-        for s, (t, b_last, dp_exp, dp_blk, async_dp, opt, opt_comm, blk) in per_stage.items():
+        for s, (t, b_last, dp_exp, dp_blk, async_dp, opt, opt_comm, blk, dp_async) in per_stage.items():
             offset = s * offset_per_hop[s]
             end = pipe - offset + dp_blk
-            dp_left = max(dp_exp, async_dp - (pipe - offset))
+            # The chunks' reductions queue on one DP stream: chunk c is released when its last backward
+            # ends, ~c*p backward tasks before the stage's last one (the final group sweeps chunks vp-1..0).
+            q = 0.0
+            for c in reversed(range(len(dp_async))):
+                q = max(q, end - c * p * b_last) + dp_async[c]
+            dp_left = max(dp_exp, q - end, async_dp - (pipe - offset))
             finish = end + dp_left + opt + opt_comm
             if finish > step:
                 step = finish
