@@ -20,7 +20,8 @@ def format_step(r: StepResult, ops: bool = True, top: int = 15) -> str:
         f"roofsim: {r.model} on {r.n_gpus} x {r.hardware}",
         "  " + ", ".join(f"{k}={v}" for k, v in c.items()),
         "",
-        f"  step time        {_t(r.step_time_s)}",
+        f"  step time        {_t(r.step_time_s)}" + (
+            f"   (90% band {_t(r.step_time_s_low)} .. {_t(r.step_time_s_high)})" if r.step_time_s_low else ""),
         f"  throughput       {r.tokens_per_s:,.0f} tokens/s  ({r.tokens_per_s / r.n_gpus:,.0f} tokens/s/GPU)",
         f"  MFU              {r.mfu * 100:.1f} %   (model FLOPs / (time x {r.peak_flops / 1e12:.0f} TFLOP/s peak))",
         f"  HFU              {r.hfu * 100:.1f} %   (executed FLOPs, recompute included)",

@@ -77,6 +77,8 @@ class StepResult:
     ops: tuple[OpTiming, ...] = ()
     notes: tuple[str, ...] = ()
     provenance: Mapping[str, str] = field(default_factory=dict)
+    step_time_s_low: float | None = None    # 90% band of the step time (sim.uncertainty)
+    step_time_s_high: float | None = None
 
     @property
     def tokens_per_s(self) -> float:
@@ -103,6 +105,9 @@ class StepResult:
             "hardware": self.hardware,
             "config": dict(self.config),
             "step_time_s": self.step_time_s,
+            "step_time_s_low": self.step_time_s_low,
+            "step_time_s_high": self.step_time_s_high,
+            "step_time_band_coverage": 0.9 if self.step_time_s_low is not None else None,
             "tokens_per_s": self.tokens_per_s,
             "tokens_per_step": self.tokens_per_step,
             "mfu": self.mfu,

@@ -8,7 +8,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from hardware.catalog import get_device
 from hardware.perf import PerfProfile, profile_for
@@ -17,6 +17,7 @@ from sim.memory import MemoryInputs, peak_memory
 from sim.precision import PrecisionPolicy, policy_for
 from sim.results import OpTiming, StepResult
 from sim.timing import op_time
+from sim.uncertainty import graph_flags, step_band
 from workloads.catalog import get_model
 from workloads.flops import model_flops_per_token
 from workloads.graph import StepGraph, build_step
@@ -159,7 +160,9 @@ def simulate(model: ModelConfig | str, hardware: DeviceSpec | str, options: Step
                   "perf_profile": prof.source + (f" (transferred from {prof.transferred_from})"
                                                  if prof.transferred_from else ""),
                   "model": m.name}
-    return StepResult(model=m.name, hardware=dev.name, config=config, step_time_s=step, tokens_per_step=tokens,
-                      model_flops=model_flops, hardware_flops=hardware_flops, peak_flops=dev.flops(dtype),
-                      n_gpus=1, breakdown=dict(breakdown), memory=memory, ops=ops, notes=tuple(notes),
-                      provenance=provenance)
+    result = StepResult(model=m.name, hardware=dev.name, config=config, step_time_s=step, tokens_per_step=tokens,
+                        model_flops=model_flops, hardware_flops=hardware_flops, peak_flops=dev.flops(dtype),
+                        n_gpus=1, breakdown=dict(breakdown), memory=memory, ops=ops, notes=tuple(notes),
+                        provenance=provenance)
+    low, high = step_band(result, prof, flags_by_op=graph_flags(graph.iter_ops(), prof))
+    return replace(result, step_time_s_low=low, step_time_s_high=high)

@@ -84,7 +84,9 @@ def simulate(args):
                           precision=args.precision or ("pure-bf16" if args.optimizer_state_dtype == "bf16" else "mixed"),
                           overlap_slowdown=args.overlap_slowdown or OVERLAP_SLOWDOWN)
     stages = [int(s) for s in args.trace_stages.split(",")] if args.trace_stages else None
+    from sim.commands.simulate import load_user_profile
     result, engine = simulate_cluster(args.model, cluster, plan, opts, gpus=n_gpus,
+                                      profile=load_user_profile(args, cluster.device),
                                       trace_stages=stages or (list(range(plan.pp)) if args.trace else None))
     if args.trace:
         from sim.trace import write_chrome_trace

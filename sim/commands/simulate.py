@@ -20,6 +20,7 @@ def add_step_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--optimizer-state-dtype", default=None, help="fp32 (mixed precision) | bf16 (pure bf16)")
     p.add_argument("--kernels", choices=("fused", "eager"), default="fused",
                    help="fused: Megatron/TE kernels; eager: Hugging Face in PyTorch eager")
+    p.add_argument("--profile", default=None, help="device perf profile JSON written by `roofsim calibrate`")
 
 
 def add_parser(subparsers) -> None:
@@ -38,8 +39,9 @@ def add_parser(subparsers) -> None:
 def single_options(args):
     """StepOptions from parsed flags, with the built-in defaults filled in."""
     from sim.single import StepOptions
-    return StepOptions(batch=args.batch if args.batch is not None else 8, seq_len=args.seq_len,
-                       micro_batch=args.micro_batch if args.micro_batch is not None else 1,
+    batch = args.batch if args.batch is not None else 8
+    return StepOptions(batch=batch, seq_len=args.seq_len,
+                       micro_batch=args.micro_batch if args.micro_batch is not None else batch,
                        recompute=args.recompute or "none", dtype=args.dtype,
                        optimizer_state_dtype=args.optimizer_state_dtype or "fp32", kernels=args.kernels)
 
@@ -53,7 +55,16 @@ def run_step(args):
     except ImportError:
         pass
     from sim.single import simulate
-    return simulate(args.model, args.hardware, single_options(args))
+    return simulate(args.model, args.hardware, single_options(args), profile=load_user_profile(args))
+
+
+def load_user_profile(args, device_name: str | None = None):
+    """The --profile file for the device, or None for the shipped one."""
+    if not getattr(args, "profile", None):
+        return None
+    from hardware.calibration import load_profile
+    from hardware.catalog import get_device
+    return load_profile(args.profile, get_device(device_name or args.hardware))
 
 
 def run(args) -> int:
