@@ -36,7 +36,7 @@ def throughput_function(args):
     from dataclasses import replace
     opts = single_options(args)
     if args.batch is None:
-        opts = replace(opts, batch=1)    # per-GPU batch of the placeholder: one sequence per GPU per step
+        opts = replace(opts, batch=1, micro_batch=1)   # placeholder: one sequence per GPU per step
     eff = args.efficiency_per_doubling if args.efficiency_per_doubling is not None \
         else PLACEHOLDER_EFFICIENCY_PER_DOUBLING
     return placeholder_throughput(args.model, args.hardware, opts, eff)
