@@ -35,22 +35,29 @@ def test_doubling_bandwidth_never_slows(op, name, group):
 
 
 def test_ring_time_follows_2_n_minus_1_over_n():
-    """Ring all-reduce bandwidth term = 2(n-1)/n * S / link: golden by hand for n = 2, 4, 8 on NVLink4."""
+    """Ring all-reduce bandwidth term = 2(n-1)/n * S / link + own-shard reduction 3/n * S / HBM: golden by hand
+    for n = 2, 4, 8 on NVLink4 (the HBM term was added with the H200-pair calibration, docs/collectives.md)."""
     node = get_cluster("dgx-h100")
     link = 450e9 * 20.6 / 25       # usable NVLink4 per GPU per direction (NCCL topo.h)
+    hbm = 3.028e12                 # H100 SXM measured copy bandwidth (calibration.HBM_BANDWIDTH)
     for n in (2, 4, 8):
         r = collective_time(node, "all_reduce", GiB, Group(n), algorithm="ring", protocol="Simple")
-        expected = 2 * (n - 1) / n * GiB / link
+        expected = 2 * (n - 1) / n * GiB / link + 3 / n * GiB / hbm
         assert math.isclose(r.time_s - r.latency_s, expected, rel_tol=1e-9)
-        assert math.isclose(r.busbw, link, rel_tol=0.02)   # busbw is n-independent for a ring (bar latency)
+    r8 = collective_time(node, "all_reduce", GiB, Group(8), algorithm="ring", protocol="Simple")
+    assert math.isclose(r8.busbw, link, rel_tol=0.04)   # at 8 ranks the memory-side work costs ~3 %
 
 
 def test_latency_floor_matches_nccl_constants():
-    """A 1 KiB all-reduce on 2 NVLink GPUs costs NCCL's ring/LL base 6.6 us + 2 steps x 0.6 us (tuning.cc)."""
+    """A 1 KiB all-reduce on 2 NVLink GPUs: NCCL's ring/LL base 6.6 us + 2 steps x 0.6 us (tuning.cc) on the GPU,
+    below the torch.distributed host floor, which is what a back-to-back loop measures."""
+    from topologies.calibration import HOST_FLOOR_S
     r = collective_time(get_cluster("h200-nvlink-pair"), "all_reduce", 1024)
     assert (r.algorithm, r.protocol) == ("ring", "LL")
     assert math.isclose(r.latency_s, 7.8e-6, rel_tol=1e-9)
-    assert 7.8e-6 < r.time_s < 8.0e-6
+    assert 7.8e-6 < r.gpu_time_s < 8.0e-6
+    assert r.time_s == HOST_FLOOR_S and r.bottleneck == "host"
+    assert collective_time(get_cluster("h200-nvlink-pair"), "all_reduce", 1024, host_floor=False).time_s < 8e-6
 
 
 def test_protocol_changes_with_size():
@@ -89,7 +96,8 @@ def test_oversubscription_halves_cross_spine_bandwidth():
     cross = Group(8, stride=8 * 64)      # one rank per leaf: every byte crosses the spine
     a = collective_time(full, "all_to_all", GiB, cross)
     b = collective_time(half, "all_to_all", GiB, cross)
-    ratio = (b.time_s - b.latency_s) / (a.time_s - a.latency_s)
+    mem = 2 / 8 * GiB / 3.028e12    # own-chunk local copy in HBM (H100 measured copy bw), the same on both fabrics
+    ratio = (b.time_s - b.latency_s - mem) / (a.time_s - a.latency_s - mem)
     assert math.isclose(ratio, 43 / 21, rel_tol=1e-6) and b.bottleneck == "tier1"
     local = Group(32, stride=8)          # one leaf: nothing crosses the spine
     assert math.isclose(collective_time(half, "all_to_all", GiB, local).time_s,
@@ -182,3 +190,35 @@ def test_cli_json_and_exit_codes(capsys, tmp_path):
     png = tmp_path / "sweep.png"
     assert cli_main(["--cluster", "h200-nvlink-pair", "--sweep", "1KiB:1MiB", "--plot", str(png)]) == 0
     assert png.stat().st_size > 1000
+
+
+def _pair_measured():
+    """The committed 2x H200 NV18 measurements (collectives.jsonl, default NCCL choices, NVLS off)."""
+    from pathlib import Path
+    path = Path(__file__).resolve().parent.parent / "data" / "measured" / "2026-11-23_h200x2" / "collectives.jsonl"
+    recs = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    return [r for r in recs if r.get("kind") == "collective"]
+
+
+@pytest.mark.parametrize("op", ["all_reduce", "all_gather", "reduce_scatter", "all_to_all"])
+def test_h200_pair_bandwidth_bound_within_15_percent(op):
+    """>= 1 GiB on the measured H200 pair: time within 15 % (link + own-shard HBM work; nothing fitted here).
+    NB: 256-512 MiB all_gather/reduce_scatter are still 16-21 % optimistic (docs/collectives.md, known gaps)."""
+    pair = get_cluster("h200-nvlink-pair")
+    recs = [r for r in _pair_measured() if r["op"] == op and r["dtype"] == "bf16" and r["bytes"] >= 2**30]
+    assert len(recs) == 3
+    for r in recs:
+        pred = collective_time(pair, op, r["bytes"], Group(2)).time_s * 1e6
+        assert abs(pred / r["us"] - 1) < 0.15, (op, r["bytes"], pred, r["us"])
+
+
+def test_h200_pair_latency_floor_within_30_percent():
+    """< 64 KiB: the predicted per-call time (host floor) within 30 % of the median measured time, every op."""
+    pair = get_cluster("h200-nvlink-pair")
+    names = {"all_reduce": "all_reduce", "all_gather": "all_gather", "reduce_scatter": "reduce_scatter",
+             "all_to_all": "all_to_all", "broadcast": "broadcast", "sendrecv_uni": "send_recv"}
+    for name, op in names.items():
+        recs = sorted(r["us"] for r in _pair_measured() if r["op"] == name and r["bytes"] < 64 * 1024)
+        measured = (recs[(len(recs) - 1) // 2] + recs[len(recs) // 2]) / 2
+        pred = collective_time(pair, op, 4096, Group(2)).time_s * 1e6
+        assert abs(pred / measured - 1) < 0.30, (name, pred, measured)

@@ -113,8 +113,8 @@ def concurrent_times(cluster: Cluster, flows: list[Flow]) -> list[CollectiveResu
         solo = min(capacity(cluster, cls_of[r]) / b for r, members in resources.items()
                    for j, (b, _) in members.items() if j == i)
         stretch = max(1.0, solo / rate[i])
-        bw_time = (res.time_s - res.latency_s) * stretch
-        t = res.latency_s + bw_time
+        bw_time = (res.gpu_time_s - res.latency_s) * stretch
+        t = max(res.time_s, res.latency_s + bw_time)   # the host floor (time_s >= it) is not shared
         algbw = res.nbytes / t
         out.append(replace(res, time_s=t, algbw=algbw, busbw=algbw * busbw_factor(res.op, res.ranks)))
     return out

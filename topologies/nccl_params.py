@@ -72,3 +72,11 @@ TREE_CORRECTION = {
 }
 # Ring Simple multi-node all-reduce "plateau effect": latency x1.4 on sm80+ (ncclTopoGetAlgoTime).
 RING_PLATEAU = 1.4
+
+# Channel tuning (src/enqueue.cc topoGetAlgoInfo, ring/tree): NCCL drops channels while
+# nBytes < nChannels * nThreads * threadThreshold, nBytes being the larger of send/recv buffer (the whole
+# gathered/scattered buffer for AG/RS, as nccl-tests counts it). Thresholds: src/include/comm.h
+# NCCL_{LL,LL128,SIMPLE}_THREAD_THRESHOLD 8/8/64 bytes per thread, the ring LL one x nRanks (tuning.cc);
+# threads per channel: src/include/device.h NCCL_{LL,LL128,SIMPLE}_MAX_NTHREADS 512/640/512.
+THREAD_THRESHOLD = {"LL": 8, "LL128": 8, "Simple": 64}
+MAX_NTHREADS = {"LL": 512, "LL128": 640, "Simple": 512}

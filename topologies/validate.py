@@ -45,33 +45,78 @@ def published_rows() -> list[str]:
     return rows
 
 
-def measured_rows(root: Path) -> list[str]:
-    """Markdown rows: predicted vs measured per op and size for every measured collective file."""
-    rows = []
+KiB, MiB = 2**10, 2**20
+RANGES = (("latency < 64 KiB", 0, 64 * KiB), ("mid 64 KiB-256 MiB", 64 * KiB, 256 * MiB),
+          ("bandwidth >= 256 MiB", 256 * MiB, float("inf")))
+# What calibration.HOST_FLOOR_S was fitted on (the only constant fitted to these files): collectives.jsonl, bf16
+# all_reduce + all_gather. Everything else (fp32, RS, A2A, broadcast, send/recv, forced variants) is held out.
+FIT_FILE, FIT_OPS, FIT_DTYPE = "collectives.jsonl", ("all_reduce", "all_gather"), "bf16"
+ALGO_ENV = {"Ring": "ring", "allreduce:tree": "tree", "Tree": "tree"}
+
+
+def measured_records(root: Path) -> list[dict]:
+    """Every measured collective record, with `file`, `fit` (in the fit set) and the model's prediction."""
+    out = []
     for path in sorted(root.glob("*/*.jsonl")):
-        recs = []
         for line in path.read_text().splitlines():
             try:
                 rec = json.loads(line)
             except json.JSONDecodeError:
                 continue
-            if rec.get("kind") == "collective" and "us" in rec and rec.get("op") in MEASURED_OPS:
-                recs.append(rec)
-        if not recs:
-            continue
-        dev = str(recs[0].get("device", ""))
-        cluster = get_cluster("h200-nvlink-pair") if "H200" in dev else get_cluster("dgx-h100")
-        rows += [f"\n**{path.relative_to(root.parent.parent)}** ({dev}, world {recs[0].get('world')}, "
-                 f"model cluster {cluster.name})\n",
-                 "| op | dtype | size | measured us | predicted us | measured busbw | predicted busbw | "
-                 "time error | model pick |", "|---|---|---|---|---|---|---|---|---|"]
-        for rec in recs:
-            op, world = MEASURED_OPS[rec["op"]], int(rec.get("world", 2))
-            r = collective_time(cluster, op, rec["bytes"], Group(world))
-            err = 100 * (r.time_s * 1e6 / rec["us"] - 1)
-            rows.append(f"| {rec['op']} | {rec.get('dtype', '')} | {rec['bytes']} | {rec['us']:.1f} | "
-                        f"{r.time_s * 1e6:.1f} | {rec.get('busbw_gbps', 0):.1f} | {r.busbw / 1e9:.1f} | {err:+.0f}% | "
-                        f"{r.algorithm}/{r.protocol} |")
+            if rec.get("kind") != "collective" or "us" not in rec or rec.get("op") not in MEASURED_OPS:
+                continue
+            dev = str(rec.get("device", ""))
+            cluster = get_cluster("h200-nvlink-pair") if "H200" in dev else get_cluster("dgx-h100")
+            algo = ALGO_ENV.get(rec.get("NCCL_ALGO") or "", "auto")
+            proto = rec.get("NCCL_PROTO") or "auto"
+            r = collective_time(cluster, MEASURED_OPS[rec["op"]], rec["bytes"], Group(int(rec.get("world", 2))),
+                                algorithm=algo, protocol=proto)
+            variant = "/".join(x for x in (rec.get("NCCL_ALGO"), rec.get("NCCL_PROTO")) if x) or "default"
+            fit = path.name == FIT_FILE and rec["op"] in FIT_OPS and rec.get("dtype") == FIT_DTYPE
+            out.append({**rec, "file": f"{path.parent.name}/{path.name}", "variant": variant, "fit": fit,
+                        "pred_us": r.time_s * 1e6, "pred_busbw": r.busbw / 1e9, "pick": f"{r.algorithm}/{r.protocol}",
+                        "cluster": cluster.name})
+    return out
+
+
+def _median(xs: list[float]) -> float:
+    xs = sorted(xs)
+    return (xs[(len(xs) - 1) // 2] + xs[len(xs) // 2]) / 2 if xs else float("nan")
+
+
+def summary_rows(recs: list[dict]) -> list[str]:
+    """Median |time error| per op/dtype/variant and size range, fit set vs held out."""
+    rows = ["| set | op | dtype | variant | " + " | ".join(n for n, _, _ in RANGES) + " |",
+            "|---|---|---|---|" + "---|" * len(RANGES)]
+    keys = sorted({(not r["fit"], r["op"], r.get("dtype", ""), r["variant"]) for r in recs})
+    for held, op, dtype, variant in keys:
+        cells = []
+        for _, lo, hi in RANGES:
+            errs = [abs(r["pred_us"] / r["us"] - 1) * 100 for r in recs if (not r["fit"]) == held and r["op"] == op
+                    and r.get("dtype", "") == dtype and r["variant"] == variant and lo <= r["bytes"] < hi]
+            cells.append(f"{_median(errs):.0f}% (n={len(errs)})" if errs else "-")
+        rows.append(f"| {'held out' if held else 'fit'} | {op} | {dtype} | {variant} | " + " | ".join(cells) + " |")
+    for held in (False, True):
+        cells = []
+        for _, lo, hi in RANGES:
+            errs = [abs(r["pred_us"] / r["us"] - 1) * 100 for r in recs if (not r["fit"]) == held and lo <= r["bytes"] < hi]
+            cells.append(f"{_median(errs):.0f}% (n={len(errs)})" if errs else "-")
+        rows.append(f"| **{'held out' if held else 'fit'}, all** | | | | " + " | ".join(cells) + " |")
+    return rows
+
+
+def measured_rows(recs: list[dict]) -> list[str]:
+    """Markdown rows: predicted vs measured per file, op, variant and size (forced NCCL_ALGO/PROTO honoured)."""
+    rows, current = [], None
+    for r in recs:
+        if r["file"] != current:
+            current = r["file"]
+            rows += [f"\n**{current}** ({r.get('device', '')}, world {r.get('world')}, model cluster {r['cluster']})\n",
+                     "| op | dtype | variant | size | measured us | predicted us | measured busbw | predicted busbw | "
+                     "time error | model pick |", "|---|---|---|---|---|---|---|---|---|---|"]
+        rows.append(f"| {r['op']} | {r.get('dtype', '')} | {r['variant']} | {r['bytes']} | {r['us']:.1f} | "
+                    f"{r['pred_us']:.1f} | {r.get('busbw_gbps', 0):.1f} | {r['pred_busbw']:.1f} | "
+                    f"{100 * (r['pred_us'] / r['us'] - 1):+.0f}% | {r['pick']} |")
     return rows
 
 
@@ -80,7 +125,12 @@ def main() -> int:
     print("\n".join(published_rows()))
     root = Path(__file__).resolve().parent.parent / "data" / "measured"
     if root.exists():
-        rows = measured_rows(root)
+        recs = measured_records(root)
+        if recs:
+            print("\n**Median |time error| on the measured files** (fit set: collectives.jsonl bf16 all_reduce + "
+                  "all_gather, used only for calibration.HOST_FLOOR_S)\n")
+            print("\n".join(summary_rows(recs)))
+        rows = measured_rows(recs)
         print("\n".join(rows) if rows else "\n(no measured collective files under data/measured yet)")
     return 0
 

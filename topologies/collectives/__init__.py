@@ -10,6 +10,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Callable
 
+from topologies.calibration import HOST_FLOOR_S
 from topologies.cluster import Cluster
 from topologies.collectives.alltoall import all_to_all_plan, send_recv_plan
 from topologies.collectives.base import (OPS, CollectiveResult, Plan, busbw_factor, canonical_op, plan_time)
@@ -58,8 +59,12 @@ def plans(cluster: Cluster, op: str, group: Group, algorithm: str = "auto") -> l
 
 
 def collective_time(cluster: Cluster, op: str, nbytes: float, group: Group | int | None = None,
-                    algorithm: str = "auto", protocol: str = "auto") -> CollectiveResult:
-    """Time, algbw and busbw of one collective of `nbytes` (nccl-tests size convention) over `group`."""
+                    algorithm: str = "auto", protocol: str = "auto", host_floor: bool = True) -> CollectiveResult:
+    """Time, algbw and busbw of one collective of `nbytes` (nccl-tests size convention) over `group`.
+
+    time_s = max(host floor, NCCL latency + transfer + memory-side work): back-to-back calls from
+    torch.distributed are host-bound below calibration.HOST_FLOOR_S; `host_floor=False` gives the GPU time
+    alone (also in `gpu_time_s`)."""
     if group is None:
         group = Group(cluster.gpus)
     elif isinstance(group, int):
@@ -68,12 +73,12 @@ def collective_time(cluster: Cluster, op: str, nbytes: float, group: Group | int
         raise ValueError(f"message size must be >= 0 bytes, got {nbytes!r}")
     if protocol != "auto" and protocol not in PROTOCOLS:
         raise ValueError(f"unknown protocol {protocol!r}; known: auto, {', '.join(PROTOCOLS)}")
-    return _collective_time(cluster, canonical_op(op), int(nbytes), group, algorithm, protocol)
+    return _collective_time(cluster, canonical_op(op), int(nbytes), group, algorithm, protocol, bool(host_floor))
 
 
 @lru_cache(maxsize=65536)
 def _collective_time(cluster: Cluster, op: str, nbytes: int, group: Group, algorithm: str,
-                     protocol: str) -> CollectiveResult:
+                     protocol: str, host_floor: bool = True) -> CollectiveResult:
     """Cached body of collective_time."""
     place(cluster, group)   # validates the group before the trivial cases
     n = group.size
@@ -86,14 +91,17 @@ def _collective_time(cluster: Cluster, op: str, nbytes: int, group: Group, algor
         for proto in plan.protocols:
             if protocol != "auto" and proto != protocol:
                 continue
-            t, lat, neck = plan_time(cluster, plan, nbytes, proto)
+            t, lat, neck = plan_time(cluster, plan, nbytes, proto, n)
             if best is None or t < best[0]:
                 best = (t, lat, neck, plan.algorithm, proto)
     if best is None:
         raise ValueError(f"protocol {protocol} is not available for {op} with algorithm {algorithm} on {cluster.name}")
-    t, lat, neck, algo, proto = best
+    gpu, lat, neck, algo, proto = best
+    t = max(gpu, HOST_FLOOR_S) if host_floor else gpu
+    if t > gpu:
+        neck = "host"
     algbw = nbytes / t
-    return CollectiveResult(op, nbytes, n, t, algbw, algbw * busbw_factor(op, n), algo, proto, neck, lat)
+    return CollectiveResult(op, nbytes, n, t, algbw, algbw * busbw_factor(op, n), algo, proto, neck, lat, gpu)
 
 
 def sweep(cluster: Cluster, op: str, sizes, group: Group | int | None = None, algorithm: str = "auto",

@@ -56,7 +56,8 @@ def all_to_all_plan(cluster: Cluster, p: Placement, op: str) -> Plan | None:
                                   max(1, nch // rails), ids[f"tier{tier}"]))
     latency = _latency(cluster, p, math.ceil((n - 1) / P2P_CONCURRENCY))
     g = gen(cluster)
-    return Plan("pairwise", latency, (tuple(loads),), caps={"LL": P.LL_MAX_BW[g]})
+    # the rank's own S/n chunk is a local copy (read + write 2/n of S in HBM), beside the link transfer
+    return Plan("pairwise", latency, (tuple(loads),), caps={"LL": P.LL_MAX_BW[g]}, mem_bytes=2.0 / n)
 
 
 def send_recv_plan(cluster: Cluster, p: Placement, op: str) -> Plan | None:

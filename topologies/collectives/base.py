@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Mapping
 
 from topologies import nccl_params as P
-from topologies.calibration import DEFAULT_CHANNELS
+from topologies.calibration import DEFAULT_CHANNELS, HBM_BANDWIDTH
 from topologies.cluster import Cluster
 from topologies.group import Placement
 
@@ -68,6 +68,8 @@ class Plan:
     size_factor: Mapping[str, tuple[float, ...]] = field(default_factory=dict)  # proto -> bw factor by log2(S/64)
     plateau: float = 1.0   # Simple-protocol latency multiplier for large messages (NCCL ring multi-node)
     plateau_min_bytes: float = math.inf
+    mem_bytes: float = 0.0   # local HBM bytes per message byte beside the link transfer (own-shard copy/reduction)
+    channels: int = 0        # channels at full size; > 0 turns on NCCL's channel ramp for small messages
 
     @property
     def protocols(self) -> tuple[str, ...]:
@@ -88,7 +90,8 @@ class CollectiveResult:
     algorithm: str
     protocol: str
     bottleneck: str     # link class that limits bandwidth ("latency" when latency dominates)
-    latency_s: float = 0.0
+    latency_s: float = 0.0   # NCCL's algorithmic latency of the pick (tuning.cc), without the host floor
+    gpu_time_s: float = 0.0  # latency + transfer + memory-side work; time_s = max(gpu_time_s, host floor)
 
     def to_dict(self) -> dict:
         """JSON-ready dict with edge units (GB/s = 1e9 B/s, like nccl-tests)."""
@@ -160,13 +163,30 @@ def uplink_ratio(cluster: Cluster, tier: int) -> float:
     return 1.0   # NB: above the leaf the Clos is non-blocking (radix/2 up for radix/2 down)
 
 
+def hbm_bandwidth(cluster: Cluster) -> float:
+    """HBM bytes/s of the cluster's GPU (calibration.HBM_BANDWIDTH, datasheets); inf when unknown (no term)."""
+    return HBM_BANDWIDTH.get(cluster.device, math.inf)
+
+
+def channel_fraction(plan: Plan, nbytes: float, proto: str, n: int) -> float:
+    """Fraction of the plan's channels NCCL runs for `nbytes` (enqueue.cc: drop channels while
+    nBytes < nc * nThreads * threadThreshold). Continuous in nbytes (a fractional channel), so time never
+    falls as size grows; below the full-channel size the bandwidth term is flat at one channel's unit."""
+    if plan.channels <= 0:
+        return 1.0
+    unit = P.MAX_NTHREADS[proto] * P.THREAD_THRESHOLD[proto] * (n if (proto == "LL" and plan.algorithm == "ring") else 1)
+    return min(1.0, max(1.0, nbytes / unit) / plan.channels)
+
+
 def size_index(nbytes: float) -> int:
     """log2(bytes/64), NCCL's index into its size-correction tables."""
     return int(math.log2(nbytes / 64)) if nbytes >= 64 else -1
 
 
-def plan_time(cluster: Cluster, plan: Plan, nbytes: float, proto: str) -> tuple[float, float, str]:
-    """(total time, latency part, bottleneck class) of `plan` moving `nbytes` with protocol `proto`."""
+def plan_time(cluster: Cluster, plan: Plan, nbytes: float, proto: str, n: int = 2) -> tuple[float, float, str]:
+    """(total time, latency part, bottleneck class) of `plan` moving `nbytes` with protocol `proto` on n ranks.
+
+    total = latency + link transfer (at the channels NCCL runs for this size) + memory-side work / HBM bw."""
     eff = plan.efficiency[proto]
     cap = plan.caps.get(proto, math.inf)
     factor = 1.0
@@ -175,6 +195,7 @@ def plan_time(cluster: Cluster, plan: Plan, nbytes: float, proto: str) -> tuple[
         idx = size_index(nbytes)
         if 0 <= idx < len(table):
             factor = table[idx]
+    factor *= channel_fraction(plan, nbytes, proto, n)
     bw_time, bottleneck, worst = 0.0, "latency", 0.0
     for phase in plan.phases:
         phase_time = 0.0
@@ -188,6 +209,11 @@ def plan_time(cluster: Cluster, plan: Plan, nbytes: float, proto: str) -> tuple[
             if t > worst:
                 worst, bottleneck = t, load.link
         bw_time += phase_time
+    if plan.mem_bytes > 0:
+        mem_time = nbytes * plan.mem_bytes / hbm_bandwidth(cluster)
+        bw_time += mem_time
+        if mem_time > worst:
+            worst, bottleneck = mem_time, "hbm"
     latency = plan.latency[proto]
     if proto == "Simple" and nbytes >= plan.plateau_min_bytes:
         latency *= plan.plateau

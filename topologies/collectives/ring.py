@@ -66,4 +66,20 @@ def ring_plan(cluster: Cluster, p: Placement, op: str) -> Plan | None:
     caps = {"LL": P.LL_MAX_BW[g], "LL128": nch * P.PER_CHANNEL_LL128_BW[g]}
     plateau_min = 64.0 * nch * n if (p.multi_node and op == "all_reduce") else float("inf")
     return Plan("ring", latency, (ring_loads(cluster, p, per_edge, nch),), caps=caps,
-                plateau=P.RING_PLATEAU, plateau_min_bytes=plateau_min)
+                plateau=P.RING_PLATEAU, plateau_min_bytes=plateau_min, mem_bytes=ring_mem_bytes(op, n),
+                channels=nch)
+
+
+def ring_mem_bytes(op: str, n: int) -> float:
+    """Local HBM bytes per message byte beside the link transfer, per rank.
+
+    all_gather: copy of the rank's own shard input -> output (read S/n + write S/n = 2/n);
+    reduce_scatter / all_reduce: the final reduction of the rank's own shard into the output (read the local
+    input and the received chunk, write the result: 3/n; the other n-2 reductions are fused into sends, and
+    all_reduce's gather phase only forwards). broadcast/reduce: 0 (NB: reduce's root work is not modelled).
+    """
+    if op == "all_gather":
+        return 2.0 / n
+    if op in ("reduce_scatter", "all_reduce"):
+        return 3.0 / n
+    return 0.0

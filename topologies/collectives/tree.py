@@ -46,4 +46,5 @@ def tree_plan(cluster: Cluster, p: Placement, op: str) -> Plan | None:
     if p.multi_node:
         eff["LL128"] = 120.0 / 128.0 * 1.0   # tuning.cc: 120/128 across nodes, 7/9 inside one
     caps = {"LL": P.LL_MAX_BW[g], "LL128": nch * P.PER_CHANNEL_LL128_BW[g], "Simple": nch * P.PER_CHANNEL_TREE_BW[g]}
-    return Plan("tree", latency, (tuple(loads),), efficiency=eff, caps=caps, size_factor=P.TREE_CORRECTION)
+    return Plan("tree", latency, (tuple(loads),), efficiency=eff, caps=caps, size_factor=P.TREE_CORRECTION,
+                mem_bytes=3.0 / p.n, channels=nch)   # same own-shard reduction as the ring (ring.ring_mem_bytes)
