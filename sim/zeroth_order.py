@@ -8,9 +8,10 @@ MeZO (Malladi et al. 2023, arXiv:2305.17333, Algorithm 1), with z regenerated fr
 ZO2 (Wang et al. 2025, arXiv:2503.12668): weights live in host DRAM; each transformer block is
 uploaded, updated with the previous step's projected gradient, perturbed, run through both perturbed
 forwards (interleaved block by block, so one upload serves both), and offloaded back. Upload of block
-i+1, compute of block i and offload of block i-1 run on separate CUDA streams:
-  T_block_i = max(up_{i+1}, C_i, down_{i-1});   T = up_0 + sum_i T_block_i + down_last
-  exposed = T - sum_i C_i  (per block: max(0, transfer - compute))
+i+1, compute of block i and offload of block i-1 run on separate CUDA streams (one per direction):
+  up_end_i = max(up_end_{i-1}, down_end_{i-B}) + up_i      (B block buffers)
+  comp_end_i = max(up_end_i, comp_end_{i-1}) + C_i;   down_end_i = max(comp_end_i, down_end_{i-1}) + down_i
+  T = down_end_last;  exposed = T - sum_i C_i  (steady state: max(0, transfer - compute) per block)
   GPU memory = resident weights (embedding, head) + `buffers` block buffers + workspace.
 """
 from __future__ import annotations
@@ -89,11 +90,11 @@ def mezo_step(fwd_s: float, perturb_s: float) -> ZoStep:
 
 def zo2_step(block_fwd_s: Sequence[float], block_bytes: Sequence[float], h2d_bandwidth: float,
              d2h_bandwidth: float, *, block_perturb_s: Sequence[float] | None = None,
-             resident_fwd_s: float = 0.0, resident_perturb_s: float = 0.0) -> ZoStep:
+             resident_fwd_s: float = 0.0, resident_perturb_s: float = 0.0, buffers: int = ZO2_BUFFERS) -> ZoStep:
     """ZO2 step from per-block forward seconds (one forward) and per-block transfer bytes.
 
     Blocks are uploaded and offloaded at the given bandwidths (B/s per direction); resident parts
-    (embedding, head) compute without transfers. block_bytes are bytes on the link (ZO2's AMP mode
+    (embedding, head) compute without transfers; buffers: GPU block buffers (>= 2). block_bytes are bytes on the link (ZO2's AMP mode
     sends low-bit copies: pass those sizes).
     """
     n = len(block_fwd_s)
@@ -101,6 +102,8 @@ def zo2_step(block_fwd_s: Sequence[float], block_bytes: Sequence[float], h2d_ban
         raise ValueError(f"zo2_step needs one transfer size per block, got {n} blocks and {len(block_bytes)} sizes")
     if not (h2d_bandwidth > 0 and d2h_bandwidth > 0):
         raise ValueError(f"zo2_step needs a host link: bandwidths {h2d_bandwidth!r}, {d2h_bandwidth!r} B/s")
+    if not isinstance(buffers, int) or buffers < 2:
+        raise ValueError(f"zo2_step needs at least 2 block buffers to overlap, got {buffers!r}")
     pert = list(block_perturb_s) if block_perturb_s is not None else [0.0] * n
     if len(pert) != n:
         raise ValueError(f"block_perturb_s has {len(pert)} entries for {n} blocks")
@@ -109,9 +112,13 @@ def zo2_step(block_fwd_s: Sequence[float], block_bytes: Sequence[float], h2d_ban
     comp = [2 * f + p for f, p in zip(block_fwd_s, pert)]
     up = [nb / h2d_bandwidth for nb in block_bytes]
     down = [nb / d2h_bandwidth for nb in block_bytes]
-    t = up[0] + down[-1]
-    for i in range(n):
-        t += max(comp[i], up[i + 1] if i + 1 < n else 0.0, down[i - 1] if i > 0 else 0.0)
+    up_end, comp_end, down_end = [0.0] * n, [0.0] * n, [0.0] * n
+    for i in range(n):   # one stream per direction; block i's upload waits for a free buffer
+        free = down_end[i - buffers] if i >= buffers else 0.0
+        up_end[i] = max(up_end[i - 1] if i else 0.0, free) + up[i]
+        comp_end[i] = max(up_end[i], comp_end[i - 1] if i else 0.0) + comp[i]
+        down_end[i] = max(comp_end[i], down_end[i - 1] if i else 0.0) + down[i]
+    t = down_end[-1]
     blocks = sum(comp)
     resident = 2 * resident_fwd_s + resident_perturb_s
     return ZoStep(t + resident, 2 * (sum(block_fwd_s) + resident_fwd_s), sum(pert) + resident_perturb_s,
