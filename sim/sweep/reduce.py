@@ -46,8 +46,9 @@ def pareto_gpus(rows) -> list[dict]:
     for r in rows:
         if not r["fits"]:
             continue
-        if r["gpus"] not in best or (not ranked and r["tokens_per_s"] > best[r["gpus"]]["tokens_per_s"]):
-            best.setdefault(r["gpus"], r) if ranked else best.__setitem__(r["gpus"], r)
+        n = r["gpus"]
+        if n not in best or (not ranked and r["tokens_per_s"] > best[n]["tokens_per_s"]):
+            best[n] = r
     out, top = [], -1.0
     for n in sorted(best):
         if best[n]["tokens_per_s"] > top:
