@@ -61,7 +61,6 @@ class Estimate:
 
 
 # --- pipeline formulas: a registry, one entry per schedule --------------------------------------
-BubbleFn = callable
 BUBBLES: dict = {}
 
 
