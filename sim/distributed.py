@@ -21,8 +21,11 @@ from functools import lru_cache
 from hardware.catalog import get_device
 from hardware.perf import PerfProfile, profile_for
 from hardware.spec import canonical_dtype
+from sim.kernel_choice import with_attention_kernel
 from sim.engine import CommPiece, TaskCost, simulate_pipeline
 from sim.memory_dist import StateBytes, plan_memory
+from sim.offload import offload_cost
+from sim.zeroth_order import forward_workspace, perturb_time
 from sim.placement import EXPERT_ORDER, MEGATRON_ORDER, group_layout, plan_sizes
 from sim.plan import ParallelPlan
 from sim.precision import POLICIES, PrecisionPolicy
@@ -65,6 +68,8 @@ class ClusterOptions:
     record_timeline: bool = False
     dropout: bool = False              # Megatron GPT-3 recipes keep dropout masks (1 B/elem)
     attention: str = "flash"           # "unfused": Megatron before flash attention (s^2 scores stored)
+    attention_kernel: str = "native"   # "fa2": FlashAttention-2 on Hopper (sim.kernel_choice)
+    delayed_update: bool = False       # ZeRO-Offload's one-step delayed parameter update (DPU)
 
 
 @dataclass(frozen=True)
@@ -104,7 +109,9 @@ def _comm_time(cluster: Cluster, groups: dict, collective: str, group: str, nbyt
     g = groups[group]
     if g.size == 1 or nbytes <= 0:
         return 0.0
-    return collective_time(cluster, collective, nbytes, g).time_s
+    # Inside a training step collectives are enqueued on streams ahead of time: the host floor of a
+    # lone torch.distributed call (topologies.calibration.HOST_FLOOR_S) does not apply, the GPU time does.
+    return collective_time(cluster, collective, nbytes, g, host_floor=False).time_s
 
 
 def _section_costs(sec: Section, dev, prof: PerfProfile, dtype: str, cluster, groups, split_w: bool):
@@ -185,7 +192,7 @@ def simulate_cluster(model: ModelConfig | str, cluster: Cluster | str, plan: Par
     dev = get_device(cl.device)
     dtype = canonical_dtype(opts.dtype)
     dev.flops(dtype)
-    prof = profile or profile_for(dev)
+    prof = with_attention_kernel(profile or profile_for(dev), dev, opts.attention_kernel)
     policy = _policy(opts, plan)
     act_dtype = {"fp8": "fp8", "fp32": "fp32", "fp16": "fp16"}.get(dtype, "bf16")   # fp8: GEMMs only
     graph = build_step(m, plan.micro_batch, opts.seq_len, kernels=opts.kernels, recompute=plan.recompute,
@@ -202,7 +209,36 @@ def simulate_cluster(model: ModelConfig | str, cluster: Cluster | str, plan: Par
     zero = plan.zero_stage
     grad_bytes = policy.grad_bytes
 
-    def comm_pieces(cc: _ChunkCost, phase: str) -> tuple:
+    def stage_shard(stage: int) -> tuple[float, float]:
+        """(params held, optimizer shard) of one pipeline rank."""
+        params = sum(chunks[(stage, c)].params for c in range(plan.vp))
+        experts = sum(chunks[(stage, c)].expert_params for c in range(plan.vp))
+        shard = params / (plan.dp * plan.cp) if zero >= 1 else params
+        shard += experts / plan.expert_dp if zero >= 1 else experts
+        return params + experts, shard
+
+    def gpu_optimizer(shard: float) -> float:
+        if plan.zeroth_order:    # MeZO: regenerate-and-add passes over the weights replace Adam
+            return perturb_time(dev, prof, shard, policy.weight_bytes)
+        return sum(op_time(op, dev, prof, dtype).time_s * op.count
+                   for op in optimizer_ops(int(shard), policy.param_dtype, policy.state_dtype,
+                                           master_weights=policy.master_weights, fused=True,
+                                           grad_dtype=policy.grad_dtype))
+
+    offload = {}
+    if plan.offload.any:
+        states = StateBytes(policy.weight_bytes, policy.grad_bytes, policy.optimizer_bytes)
+        for s in range(plan.pp):
+            _, shard = stage_shard(s)
+            offload[s] = offload_cost(
+                dev, plan.offload, shard, states, sum(chunks[(s, c)].fwd for c in range(plan.vp)),
+                sum(chunks[(s, c)].bwd + chunks[(s, c)].wgt for c in range(plan.vp)),
+                microbatches=plan.num_microbatches, layers=max(1, len(graph.layer_kinds) // plan.pp),
+                saved_bytes=sum(chunks[(s, c)].saved for c in range(plan.vp)),
+                gpu_optimizer_s=gpu_optimizer(shard), delayed_update=opts.delayed_update,
+                active_gpus_per_host=min(plan.n_gpus, cl.gpus_per_node))
+
+    def comm_pieces(cc: _ChunkCost, phase: str, stage: int) -> tuple:
         pieces = []
         for (ph, group), secs in cc.comm.items():
             if ph != phase or secs <= 0:
@@ -215,14 +251,21 @@ def simulate_cluster(model: ModelConfig | str, cluster: Cluster | str, plan: Par
             if phase == "bwd":   # and reduce-scatter its grads after B, every micro-batch
                 rs = _comm_time(cl, groups, "reduce_scatter", "dpcp", cc.params * grad_bytes)
                 pieces.append(CommPiece("comm:dp", rs, plan.comm_mode("dp")))
+        if stage in offload:   # exposed offload transfers (already net of their overlap with compute)
+            oc = offload[stage]
+            extra = (oc.fwd_exposed_s if phase == "fwd" else oc.bwd_exposed_s) / plan.vp
+            if extra > 0:
+                pieces.append(CommPiece("offload", extra, "blocking"))
         return tuple(pieces)
 
     def cost(stage: int, chunk: int, kind: str) -> TaskCost:
         cc = chunks[(stage, chunk)]
         if kind == FWD:
-            return TaskCost(cc.fwd, comm_pieces(cc, "fwd"))
+            return TaskCost(cc.fwd, comm_pieces(cc, "fwd", stage))
+        if plan.zeroth_order:    # MeZO/ZO2: the "backward" slot is the second perturbed forward
+            return TaskCost(cc.fwd if kind == BWD else 0.0)
         if kind == BWD:
-            return TaskCost(cc.bwd, comm_pieces(cc, "bwd"))
+            return TaskCost(cc.bwd, comm_pieces(cc, "bwd", stage))
         return TaskCost(cc.wgt)
 
     def grad_sync(stage: int, chunk: int):
@@ -243,16 +286,8 @@ def simulate_cluster(model: ModelConfig | str, cluster: Cluster | str, plan: Par
         return (CommPiece("comm:dp", max(t * last, t - cc.bwd - cc.wgt), "async"),)
 
     def tail(stage: int) -> TaskCost:
-        params = sum(chunks[(stage, c)].params for c in range(plan.vp))
-        experts = sum(chunks[(stage, c)].expert_params for c in range(plan.vp))
-        shard = params / (plan.dp * plan.cp) if zero >= 1 else params
-        shard += experts / plan.expert_dp if zero >= 1 else experts
-        opt = 0.0
-        if not plan.zeroth_order:
-            for op in optimizer_ops(int(shard), policy.param_dtype, policy.state_dtype,
-                                    master_weights=policy.master_weights, fused=True,
-                                    grad_dtype=policy.grad_dtype):
-                opt += op_time(op, dev, prof, dtype).time_s * op.count
+        params, shard = stage_shard(stage)
+        opt = offload[stage].tail_exposed_s if stage in offload else gpu_optimizer(shard)
         pieces = []
         if 1 <= zero < 3 and not plan.zeroth_order:   # distributed optimizer: gather the updated params
             ag = _comm_time(cl, groups, "all_gather", "dpcp", params * policy.weight_bytes)
@@ -261,11 +296,11 @@ def simulate_cluster(model: ModelConfig | str, cluster: Cluster | str, plan: Par
 
     act_bytes = plan.micro_batch * (opts.seq_len // plan.cp) * m.hidden * 2 / (plan.tp if plan.sequence_parallel else 1)
     pp_pair = Group(2, groups["pp"].stride)   # neighbouring stages: one sender, one receiver
-    p2p_t = collective_time(cl, "send_recv", act_bytes, pp_pair).time_s if plan.pp > 1 else 0.0
+    p2p_t = collective_time(cl, "send_recv", act_bytes, pp_pair, host_floor=False).time_s if plan.pp > 1 else 0.0
     eng = simulate_pipeline(sched, cost, p2p_t, overlap_slowdown=opts.overlap_slowdown,
                             p2p_blocking=plan.comm_mode("pp") == "blocking", tail=tail,
                             grad_sync=grad_sync, record_timeline=opts.record_timeline or bool(trace_stages))
-    return _result(m, cl, dev, plan, opts, policy, graph, sched, chunks, eng, prof), eng
+    return _result(m, cl, dev, plan, opts, policy, graph, sched, chunks, eng, prof, offload), eng
 
 
 # Relative 90% half-width (log) given to exposed communication: the collective model's error on
@@ -287,7 +322,7 @@ def _band(step: float, breakdown: dict, prof: PerfProfile) -> tuple[float, float
     return step * math.exp(centre - lo_w), step * math.exp(centre + hi_w)
 
 
-def _result(m, cl, dev, plan, opts, policy, graph, sched, chunks, eng, prof) -> StepResult:
+def _result(m, cl, dev, plan, opts, policy, graph, sched, chunks, eng, prof, offload) -> StepResult:
     nm = plan.num_microbatches
     tokens = plan.global_batch * opts.seq_len
     n_gpus = plan.n_gpus
@@ -315,14 +350,22 @@ def _result(m, cl, dev, plan, opts, policy, graph, sched, chunks, eng, prof) -> 
         ws = max(chunks[(s, c)].workspace for c in range(plan.vp))
         in_flight = sched.in_flight[s] if hasattr(sched, "in_flight") else nm
         layer_params = graph.layers[0].params
-        gm = plan_memory(plan, params, saved, in_flight, experts, layer_params, states, transient=ws)
+        transient = forward_workspace(graph) if plan.zeroth_order else ws
+        gm = plan_memory(plan, params, saved, in_flight, experts, layer_params, states, transient=transient)
+        oc = offload.get(s)
         mb = MemoryBreakdown(weights=gm.model_states.params, gradients=gm.model_states.grads,
                              optimizer=gm.model_states.optimizer, activations=gm.activations,
                              transient=gm.transient, other=gm.comm_buffers, peak=gm.total,
-                             capacity=usable_memory(dev), host_bytes=gm.host, nvme_bytes=gm.nvme)
+                             capacity=usable_memory(dev), host_bytes=oc.host_bytes if oc else gm.host,
+                             nvme_bytes=oc.nvme_bytes if oc else gm.nvme)
         if worst is None or mb.peak > worst.peak:
             worst = mb
     notes = []
+    for s, oc in offload.items():   # its exposed time is already in the engine's "offload" stream and tail
+        if not oc.host_fits:
+            notes.append(f"stage {s}: offloaded states need {oc.host_bytes / 2**30:.0f} GiB of host memory, "
+                         f"the host share is {oc.host_capacity / 2**30:.0f} GiB")
+        notes.extend(n for n in oc.notes if n not in notes)
     if not worst.fits:
         notes.append(f"does not fit: the worst stage needs {worst.peak / 2**30:.1f} GiB of "
                      f"{worst.capacity / 2**30:.1f} GiB usable (over by {worst.overflow / 2**30:.1f} GiB)")

@@ -34,8 +34,8 @@ class OffloadPolicy:
         for label in ("optimizer", "params", "grads"):
             _check_choice(f"offload.{label}", getattr(self, label), OFFLOAD_TARGETS)
         _check_choice("offload.activations", self.activations, ("none", "cpu"))
-        if self.cpu_adam and self.optimizer != "cpu":
-            raise ValueError("offload.cpu_adam needs offload.optimizer='cpu' (the step runs where the states are)")
+        if self.cpu_adam and self.optimizer == "none":
+            raise ValueError("offload.cpu_adam needs offload.optimizer='cpu' or 'nvme' (the step runs on the host)")
 
     @property
     def any(self) -> bool:

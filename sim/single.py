@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from hardware.catalog import get_device
 from hardware.perf import PerfProfile, profile_for
 from hardware.spec import DeviceSpec, canonical_dtype
+from sim.kernel_choice import with_attention_kernel
 from sim.memory import MemoryInputs, peak_memory
 from sim.precision import PrecisionPolicy, policy_for
 from sim.results import OpTiming, StepResult
@@ -57,6 +58,7 @@ class StepOptions:
     dtype: str = "bf16"              # compute dtype of GEMMs (fp8: Transformer-Engine style)
     optimizer_state_dtype: str = "fp32"
     kernels: str = "fused"
+    attention_kernel: str = "native"   # "fa2": FlashAttention-2 on Hopper (sim.kernel_choice)
 
     def validate(self) -> "StepOptions":
         for key in ("batch", "seq_len"):
@@ -110,7 +112,7 @@ def simulate(model: ModelConfig | str, hardware: DeviceSpec | str, options: Step
     dev = get_device(hardware)
     dtype = canonical_dtype(opts.dtype)
     dev.flops(dtype)   # a dtype the device lacks fails here, with the device's dtypes listed
-    prof = profile or profile_for(dev)
+    prof = with_attention_kernel(profile or profile_for(dev), dev, opts.attention_kernel)
     mb = opts.batch if opts.micro_batch is None else opts.micro_batch
     accum = opts.batch // mb
     policy: PrecisionPolicy = policy_for(dtype, canonical_dtype(opts.optimizer_state_dtype))

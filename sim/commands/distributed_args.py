@@ -26,6 +26,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="comma list of what leaves the GPU: optimizer=cpu|nvme,params=cpu|nvme,"
                         "grads=cpu|nvme,activations=cpu")
     g.add_argument("--zeroth-order", action="store_true", help="MeZO/ZO2 forward-only fine-tuning")
+    g.add_argument("--delayed-update", action="store_true", help="ZeRO-Offload one-step delayed parameter update")
     g.add_argument("--precision", default=None,
                    help="mixed (bf16 + fp32 grads/master/Adam, Megatron) | mixed-fp16-grads | pure-bf16 | fp32")
     g.add_argument("--overlap-slowdown", type=float, default=None)
@@ -35,7 +36,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def is_distributed(args) -> bool:
     return any(getattr(args, k, None) is not None for k in
-               ("cluster", "gpus", "global_batch", "zero", "schedule", *PLAN_INTS)) or args.fsdp
+               ("cluster", "gpus", "global_batch", "zero", "schedule", "offload", *PLAN_INTS)) \
+        or args.fsdp or args.zeroth_order
 
 
 def _offload(text: str | None) -> OffloadPolicy:
@@ -48,7 +50,11 @@ def _offload(text: str | None) -> OffloadPolicy:
         if key not in ("optimizer", "params", "grads", "activations"):
             raise ValueError(f"--offload: unknown item {key!r}; use optimizer, params, grads, activations")
         kw[key] = value.strip() or "cpu"
-    kw["cpu_adam"] = kw.get("optimizer") == "cpu"
+    # ZeRO-Offload: offloaded optimizer states bring their gradients to the host too, and the step
+    # runs there (CPU Adam); say grads=none explicitly to keep gradients on the GPU.
+    if kw.get("optimizer", "none") != "none":
+        kw.setdefault("grads", "cpu")
+        kw["cpu_adam"] = True
     return OffloadPolicy(**kw)
 
 
@@ -73,16 +79,35 @@ def plan_from_args(args, n_gpus: int) -> ParallelPlan:
                         zeroth_order=args.zeroth_order)
 
 
+def one_node(hardware: str, n: int):
+    """A single server of `n` GPUs of `hardware` (for --hardware without --cluster): NVLink/switch when
+    the device has a scale-up link, else PCIe through the host."""
+    from hardware.catalog import get_device
+    from topologies.cluster import Cluster, ScaleUp
+    dev = get_device(hardware)
+    if dev.scaleup_bandwidth > 0 and n <= max(dev.scaleup_domain, 1):
+        up = ScaleUp("switch", dev.scaleup_bandwidth, 0.82)   # NB: NCCL-usable share, see topologies
+    else:
+        up = ScaleUp("pcie", max(dev.host_link_bandwidth, 1e9), 0.8)
+    arch = {"h100-sxm": "hopper", "h100-pcie": "hopper", "h800": "hopper", "h200": "hopper",
+            "b200": "blackwell", "gb200": "blackwell", "v100-sxm2-32gb": "volta"}.get(dev.name, "ampere")
+    return Cluster(name=f"{n}x{dev.name}", device=dev.name, arch=arch, nodes=1, gpus_per_node=n, scale_up=up)
+
+
 def simulate(args):
     """Run the distributed simulator for these flags; writes the trace if asked."""
     from sim.distributed import ClusterOptions, OVERLAP_SLOWDOWN, simulate_cluster
     from topologies.catalog import get_cluster
-    cluster = get_cluster(args.cluster or "dgx-h100-superpod", args.gpus)
+    if args.cluster:
+        cluster = get_cluster(args.cluster, args.gpus)
+    else:
+        cluster = one_node(args.hardware, args.gpus or 1)
     n_gpus = args.gpus or cluster.nodes * cluster.gpus_per_node
     plan = plan_from_args(args, n_gpus)
     opts = ClusterOptions(seq_len=args.seq_len, kernels=args.kernels, dtype=args.dtype,
                           precision=args.precision or ("pure-bf16" if args.optimizer_state_dtype == "bf16" else "mixed"),
-                          overlap_slowdown=args.overlap_slowdown or OVERLAP_SLOWDOWN)
+                          overlap_slowdown=args.overlap_slowdown or OVERLAP_SLOWDOWN,
+                          delayed_update=args.delayed_update)
     stages = [int(s) for s in args.trace_stages.split(",")] if args.trace_stages else None
     from sim.commands.simulate import load_user_profile
     result, engine = simulate_cluster(args.model, cluster, plan, opts, gpus=n_gpus,
