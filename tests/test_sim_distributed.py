@@ -98,3 +98,31 @@ def test_deterministic():
     a, _ = sim("llama3-70b", "dgx-h100-superpod", plan, seq_len=4096)
     b, _ = sim("llama3-70b", "dgx-h100-superpod", plan, seq_len=4096)
     assert a.step_time_s == b.step_time_s and a.memory.peak == b.memory.peak
+
+
+def _one_gpu(hardware):
+    from sim.commands.distributed_args import one_node
+    return one_node(hardware, 1)
+
+
+def test_zero_offload_makes_13b_fit_on_one_v100():
+    """ZeRO-Offload (Ren et al. 2021): a 13B model trains on one 32 GB V100 with CPU offload, not without."""
+    from sim.plan import OffloadPolicy
+    plan = ParallelPlan(dp=1, micro_batch=8, global_batch=8, recompute="full")
+    opts = dict(seq_len=1024, dtype="fp16", precision="mixed-fp16-grads")
+    plain, _ = simulate_cluster("opt-13b", _one_gpu("v100"), plan, ClusterOptions(**opts), gpus=1)
+    off = dataclasses.replace(plan, offload=OffloadPolicy(optimizer="cpu", grads="cpu", cpu_adam=True))
+    offl, _ = simulate_cluster("opt-13b", _one_gpu("v100"), off, ClusterOptions(**opts), gpus=1)
+    assert not plain.memory.fits and offl.memory.fits
+    assert offl.memory.host_bytes > 12 * 13e9          # fp32 master + Adam moments live on the host
+    assert offl.step_time_s > plain.step_time_s        # transfers and the CPU step cost time
+
+
+def test_zeroth_order_needs_far_less_memory_than_backprop():
+    """MeZO (Malladi et al. 2023): forward-only fine-tuning fits OPT-30B on one A100-80GB; backprop does not."""
+    base = ParallelPlan(dp=1, micro_batch=1, global_batch=1)
+    bp, _ = simulate_cluster("opt-30b", _one_gpu("a100"), base, ClusterOptions(seq_len=2048), gpus=1)
+    zo, _ = simulate_cluster("opt-30b", _one_gpu("a100"), dataclasses.replace(base, zeroth_order=True),
+                             ClusterOptions(seq_len=2048), gpus=1)
+    assert not bp.memory.fits and zo.memory.fits
+    assert zo.memory.optimizer == 0 and zo.memory.gradients == 0
