@@ -26,7 +26,7 @@ from functools import lru_cache
 from hardware.catalog import get_device
 from hardware.perf import profile_for
 from hardware.spec import canonical_dtype
-from sim.distributed import DP_BUCKET_PARAMS, ClusterOptions, _groups, _policy
+from sim.distributed import DP_BUCKET_PARAMS, ClusterOptions, comm_groups, precision_policy, step_graph, step_profile
 from sim.memory_dist import StateBytes, plan_memory
 from sim.plan import ParallelPlan
 from sim.single import usable_memory
@@ -160,7 +160,8 @@ class AnalyticalModel:
         self.dev = get_device(self.cluster.device)
         self.dtype = canonical_dtype(self.opts.dtype)
         self.peak_flops = self.dev.flops(self.dtype)
-        self.prof = profile or profile_for(self.dev)
+        self.base_prof = profile or profile_for(self.dev)
+        self.prof = self.base_prof   # replaced per step graph by step_profile (attention kernel, throttling)
         self.act_dtype = {"fp8": "fp8", "fp32": "fp32", "fp16": "fp16"}.get(self.dtype, "bf16")   # as distributed.py
         self.capacity = usable_memory(self.dev)
         self.flops_per_token = model_flops_per_token(self.model, self.opts.seq_len)
@@ -179,10 +180,8 @@ class AnalyticalModel:
                plan.ep, plan.expert_tp if self.model.is_moe else 1, split_w)
         g = self._graphs.get(key)
         if g is None:
-            graph = build_step(self.model, plan.micro_batch, self.opts.seq_len, kernels=self.opts.kernels,
-                               recompute=plan.recompute, dtype=self.act_dtype, tp=plan.tp, cp=plan.cp,
-                               sequence_parallel=key[4], ep=plan.ep, etp=key[6],
-                               **self._graph_extras())
+            graph = step_graph(self.model, plan, self.opts)
+            self.prof = step_profile(self.dev, self.base_prof, self.opts, graph)
             secs = {sec.kind: self._section(sec, split_w) for sec in graph.sections}
             g = self._graphs[key] = (key, secs, graph.flops, graph.layers[0].params)
         return g
@@ -213,7 +212,7 @@ class AnalyticalModel:
         key = (plan.tp, plan.cp, plan.dp, plan.pp, plan.ep, plan.expert_tp)
         g = self._groups.get(key)
         if g is None:
-            g = self._groups[key] = _groups(plan, self.cluster, self.opts.order)
+            g = self._groups[key] = comm_groups(plan, self.cluster, self.opts.order)
         return g
 
     def comm_time(self, groups: dict, collective: str, group: str, nbytes: float) -> float:
@@ -224,7 +223,7 @@ class AnalyticalModel:
         key = (collective, g.size, g.stride, nbytes)
         t = self._comm.get(key)
         if t is None:
-            t = self._comm[key] = collective_time(self.cluster, collective, nbytes, g).time_s
+            t = self._comm[key] = collective_time(self.cluster, collective, nbytes, g, host_floor=False).time_s
         return t
 
     def _optimizer_time(self, shard: float, policy) -> float:
@@ -293,7 +292,7 @@ class AnalyticalModel:
         g = self._graph(plan, split_w)
         groups = self.groups(plan)
         gkey = (plan.tp, plan.cp, plan.dp, plan.pp, plan.ep, plan.expert_tp)
-        policy = _policy(self.opts, plan)
+        policy = precision_policy(self.opts, plan)
         states = StateBytes(policy.weight_bytes, policy.grad_bytes, policy.optimizer_bytes)
         m = plan.num_microbatches
         peak = 0.0
@@ -322,7 +321,7 @@ class AnalyticalModel:
         g = self._graph(plan, split_w)
         groups = self.groups(plan)
         gkey = (plan.tp, plan.cp, plan.dp, plan.pp, plan.ep, plan.expert_tp)
-        policy = _policy(self.opts, plan)
+        policy = precision_policy(self.opts, plan)
         k = self.k
         slow = 1.0 - 1.0 / k
         zero = plan.zero_stage
@@ -337,7 +336,7 @@ class AnalyticalModel:
             p2p = self._comm.get(key)
             if p2p is None:
                 p2p = self._comm[key] = collective_time(self.cluster, "send_recv", act,
-                                                        Group(2, groups["pp"].stride)).time_s
+                                                        Group(2, groups["pp"].stride), host_floor=False).time_s
         p2p_blocking = modes["pp"] == "blocking"
         stages = self._stages(plan)
         per_stage = {}

@@ -32,6 +32,8 @@ from sim.precision import POLICIES, PrecisionPolicy
 from sim.results import MemoryBreakdown, StepResult
 from sim.schedules import build_schedule
 from sim.single import usable_memory
+from sim.single import _tensor_share
+from sim.throttle import throttled
 from sim.timing import op_time
 from topologies.catalog import get_cluster
 from topologies.cluster import Cluster
@@ -87,7 +89,7 @@ class _ChunkCost:
     categories: dict    # category -> seconds per micro-batch (fwd+bwd)
 
 
-def _groups(plan: ParallelPlan, cluster: Cluster, order: str) -> dict[str, Group]:
+def comm_groups(plan: ParallelPlan, cluster: Cluster, order: str) -> dict[str, Group]:
     """Structural Group of every parallel dimension, as the collective model needs it."""
     gpn = cluster.gpus_per_node
     dense = plan_sizes(plan)
@@ -173,12 +175,30 @@ def _chunk_cost(graph, plan, dev, prof, dtype, cluster, groups, stage, chunk, sp
     return _ChunkCost(fwd, bwd, wgt, dict(comm), params, experts, saved, ws, dict(cats))
 
 
-def _policy(opts: ClusterOptions, plan: ParallelPlan) -> PrecisionPolicy:
+def precision_policy(opts: ClusterOptions, plan: ParallelPlan) -> PrecisionPolicy:
     if plan.zeroth_order:
         return PrecisionPolicy("zeroth-order", 2, 0, 0, 0, "bf16 weights only (MeZO)", "bf16", "bf16", "bf16")
     if opts.precision not in POLICIES:
         raise ValueError(f"unknown precision {opts.precision!r}; known: {', '.join(POLICIES)}")
     return POLICIES[opts.precision]
+
+
+def step_graph(m: ModelConfig, plan: ParallelPlan, opts: ClusterOptions) -> StepGraph:
+    """The per-rank operator graph of one micro-batch under `plan` (shared with sim.analytical)."""
+    dtype = canonical_dtype(opts.dtype)
+    act_dtype = {"fp8": "fp8", "fp32": "fp32", "fp16": "fp16"}.get(dtype, "bf16")   # fp8: GEMMs only
+    return build_step(m, plan.micro_batch, opts.seq_len, kernels=opts.kernels, recompute=plan.recompute,
+                      dtype=act_dtype, tp=plan.tp, cp=plan.cp,
+                      sequence_parallel=plan.sequence_parallel if plan.tp > 1 else False,
+                      ep=plan.ep, etp=plan.expert_tp if m.is_moe else 1, dropout=opts.dropout,
+                      attention=opts.attention)
+
+
+def step_profile(dev, base: PerfProfile, opts: ClusterOptions, graph: StepGraph) -> PerfProfile:
+    """The device profile as this step sees it: its attention kernel, then power-capped clocks."""
+    dtype = canonical_dtype(opts.dtype)
+    prof = with_attention_kernel(base, dev, opts.attention_kernel)
+    return throttled(prof, dev, dtype, _tensor_share(graph, dev, prof, dtype))
 
 
 def simulate_cluster(model: ModelConfig | str, cluster: Cluster | str, plan: ParallelPlan,
@@ -192,15 +212,10 @@ def simulate_cluster(model: ModelConfig | str, cluster: Cluster | str, plan: Par
     dev = get_device(cl.device)
     dtype = canonical_dtype(opts.dtype)
     dev.flops(dtype)
-    prof = with_attention_kernel(profile or profile_for(dev), dev, opts.attention_kernel)
-    policy = _policy(opts, plan)
-    act_dtype = {"fp8": "fp8", "fp32": "fp32", "fp16": "fp16"}.get(dtype, "bf16")   # fp8: GEMMs only
-    graph = build_step(m, plan.micro_batch, opts.seq_len, kernels=opts.kernels, recompute=plan.recompute,
-                       dtype=act_dtype, tp=plan.tp, cp=plan.cp,
-                       sequence_parallel=plan.sequence_parallel if plan.tp > 1 else False,
-                       ep=plan.ep, etp=plan.expert_tp if m.is_moe else 1, dropout=opts.dropout,
-                       attention=opts.attention)
-    groups = _groups(plan, cl, opts.order)
+    policy = precision_policy(opts, plan)
+    graph = step_graph(m, plan, opts)
+    prof = step_profile(dev, profile or profile_for(dev), opts, graph)
+    groups = comm_groups(plan, cl, opts.order)
     sched = build_schedule(plan.schedule, plan.pp, plan.num_microbatches, plan.vp)
     split_w = getattr(sched, "split_backward", False)
     cache: dict = {}
