@@ -26,6 +26,7 @@ from functools import lru_cache
 from hardware.catalog import get_device
 from hardware.perf import profile_for
 from hardware.spec import canonical_dtype
+from sim.plan import chunk_layers
 from sim.distributed import DP_BUCKET_PARAMS, ClusterOptions, comm_groups, precision_policy, step_graph, step_profile
 from sim.memory_dist import StateBytes, plan_memory
 from sim.plan import ParallelPlan
@@ -240,8 +241,8 @@ class AnalyticalModel:
     def _chunk(self, g, groups, gkey, pp: int, vp: int, v: int) -> _Chunk:
         """Cost of virtual stage v (layers, + embedding on v=0, + head on the last)."""
         last = pp * vp - 1
-        per = len(self.kinds) // (pp * vp)
-        layers = Counter(self.kinds[v * per:(v + 1) * per])
+        r = chunk_layers(len(self.kinds), pp * vp, v)
+        layers = Counter(self.kinds[r.start:r.stop])
         ckey = (g[0], gkey, tuple(sorted(layers.items())), v == 0, v == last,
                 self.model.tied_embeddings and pp > 1 and v == last)
         c = self._chunks.get(ckey)
@@ -273,8 +274,8 @@ class AnalyticalModel:
     def _stages(self, plan: ParallelPlan) -> list[int]:
         """Stages whose costs differ: all of them unless every layer is the same kind."""
         p = plan.pp
-        if not self.homogeneous:
-            return list(range(p))
+        if not self.homogeneous or len(self.kinds) % (p * plan.vp):
+            return list(range(p))   # mixed layer kinds or an uneven split: stages differ
         return sorted({0, p // 2, p - 1})
 
     def _stage_chunks(self, plan, g, groups, gkey, s):

@@ -27,7 +27,7 @@ from sim.memory_dist import StateBytes, plan_memory
 from sim.offload import offload_cost
 from sim.zeroth_order import forward_workspace, perturb_time
 from sim.placement import EXPERT_ORDER, MEGATRON_ORDER, group_layout, plan_sizes
-from sim.plan import ParallelPlan
+from sim.plan import ParallelPlan, chunk_layers
 from sim.precision import POLICIES, PrecisionPolicy
 from sim.results import MemoryBreakdown, StepResult
 from sim.schedules import build_schedule
@@ -138,10 +138,10 @@ def _section_costs(sec: Section, dev, prof: PerfProfile, dtype: str, cluster, gr
 
 
 def _chunk_layers(graph: StepGraph, pp: int, vp: int, stage: int, chunk: int) -> list[str]:
-    """Layer kinds of (stage, chunk): virtual stage v = chunk*pp + stage holds a contiguous block."""
-    per = len(graph.layer_kinds) // (pp * vp)
-    v = chunk * pp + stage
-    return list(graph.layer_kinds[v * per:(v + 1) * per])
+    """Layer kinds of (stage, chunk): virtual stage v = chunk*pp + stage holds a contiguous block
+    (sizes differ by one when the chunks do not divide the layers)."""
+    r = chunk_layers(len(graph.layer_kinds), pp * vp, chunk * pp + stage)
+    return list(graph.layer_kinds[r.start:r.stop])
 
 
 def _chunk_cost(graph, plan, dev, prof, dtype, cluster, groups, stage, chunk, split_w, cache) -> _ChunkCost:

@@ -14,6 +14,15 @@ RECOMPUTE = ("none", "selective", "full")
 OFFLOAD_TARGETS = ("none", "cpu", "nvme")
 
 
+def chunk_layers(n_layers: int, chunks: int, v: int) -> range:
+    """Layers of model chunk v when n_layers are split over `chunks` as evenly as possible.
+
+    When chunks do not divide the layers, some chunks hold one layer more (Megatron's uneven
+    pipeline split; e.g. Llama 3 405B's 126 layers over 16 stages).
+    """
+    return range(v * n_layers // chunks, (v + 1) * n_layers // chunks)
+
+
 def _check_choice(label: str, value: str, known: tuple[str, ...]) -> None:
     """One-line ValueError for a value outside a fixed set."""
     if value not in known:
@@ -140,8 +149,9 @@ class ParallelPlan:
         return mode if on else "blocking"
 
     def layers_per_stage(self, n_layers: int) -> int:
-        """Layers held by one pipeline rank (all its chunks)."""
-        return n_layers // self.pp
+        """Most layers held by one pipeline rank (all its chunks)."""
+        return max(sum(len(chunk_layers(n_layers, self.pp * self.vp, c * self.pp + s)) for c in range(self.vp))
+                   for s in range(self.pp))
 
     def validate(self, n_gpus: int, n_layers: int, n_heads: int, n_kv_heads: int | None = None,
                  n_experts: int = 0) -> None:
@@ -154,9 +164,9 @@ class ParallelPlan:
         if kv % self.tp:
             raise ValueError(f"tp={self.tp} does not divide {kv} KV heads (query groups)")
         chunks = self.pp * self.vp
-        if n_layers % chunks:
-            what = f"pp*vp = {self.pp}*{self.vp} = {chunks} chunks" if self.vp > 1 else f"pp={self.pp}"
-            raise ValueError(f"{what} does not divide {n_layers} layers")
+        if n_layers < chunks:
+            what = f"pp*vp = {self.pp}*{self.vp} = {chunks} chunks" if self.vp > 1 else f"pp={self.pp} stages"
+            raise ValueError(f"{what} exceed the {n_layers} layers (each model chunk needs at least one layer)")
         per = self.dp * self.micro_batch
         if self.global_batch % per:
             raise ValueError(f"global batch {self.global_batch} is not divisible by dp*micro_batch = {per}")

@@ -42,7 +42,7 @@ def test_json_contract(capsys):
     (["simulate", "--model", "llama3-8b", "--cluster", "dgx-h100", "--gpus", "16", "--tp", "2", "--pp", "3",
       "--dp", "2"], "16"),
     (["simulate", "--model", "llama3-8b", "--cluster", "dgx-h100", "--gpus", "8", "--pp", "8", "--tp", "1",
-      "--vp", "3"], "layers"),
+      "--vp", "5"], "layers"),
     (["simulate", "--model", "llama3-8b", "--cluster", "dgx-h100", "--gpus", "8", "--tp", "8",
       "--global-batch", "3", "--micro-batch", "2"], "global batch"),
     (["simulate", "--kernels", "bogus"], "kernels"),

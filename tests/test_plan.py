@@ -16,8 +16,8 @@ def test_num_microbatches_and_gpus():
     (ParallelPlan(tp=4, pp=8, dp=32, global_batch=1024), (512, 96, 96), "4*8*32*1 = 1024 != 512 GPUs"),
     (ParallelPlan(tp=3, global_batch=1), (3, 32, 32), "tp=3 does not divide 32 attention heads"),
     (ParallelPlan(tp=8, global_batch=1), (8, 32, 32, 4), "does not divide 4 KV heads"),
-    (ParallelPlan(pp=7, global_batch=1), (7, 80, 64), "pp=7 does not divide 80 layers"),
-    (ParallelPlan(pp=4, vp=3, schedule="interleaved", global_batch=8), (4, 32, 32), "pp*vp = 4*3 = 12 chunks"),
+    (ParallelPlan(pp=7, global_batch=1), (7, 6, 64), "pp=7 stages exceed the 6 layers"),
+    (ParallelPlan(pp=4, vp=3, schedule="interleaved", global_batch=8), (4, 8, 32), "pp*vp = 4*3 = 12 chunks"),
     (ParallelPlan(dp=16, micro_batch=4, global_batch=1000), (16, 32, 32), "global batch 1000 is not divisible by dp*micro_batch = 64"),
     (ParallelPlan(dp=16, ep=16, global_batch=16), (16, 32, 32, 32, 8), "ep=16 does not divide 8 experts"),
     (ParallelPlan(dp=4, ep=8, global_batch=4), (4, 32, 32, 32, 64), "EP is carved out of DP x CP"),
@@ -77,3 +77,11 @@ def test_comm_modes_follow_overlap_flags():
     assert ParallelPlan(tp_overlap=True).comm_mode("tp") == "overlapped"
     with pytest.raises(ValueError, match="unknown comm kind 'nvlink'"):
         p.comm_mode("nvlink")
+
+
+def test_uneven_split_spreads_layers_within_one():
+    """126 layers on 16 stages (Llama 3 405B): every layer once, chunk sizes differ by at most one."""
+    from sim.plan import chunk_layers
+    sizes = [len(chunk_layers(126, 16, v)) for v in range(16)]
+    assert sum(sizes) == 126 and max(sizes) - min(sizes) <= 1
+    assert [i for v in range(16) for i in chunk_layers(126, 16, v)] == list(range(126))

@@ -20,6 +20,13 @@ def add_parser(subparsers) -> None:
     p.add_argument("--deadline-days", type=float, default=None, help="report the GPUs needed to finish in time")
     p.add_argument("--granularity", type=int, default=8, help="GPU count granularity of the deadline answer")
     p.add_argument("--price-per-gpu-hour", type=float, default=None, help="price of one GPU-hour (any currency)")
+    p.add_argument("--cluster", default=None,
+                   help="cluster to plan on (default: the usual cluster of --hardware); each GPU count gets its "
+                        "best parallelism plan from a sweep, simulated by the event engine")
+    p.add_argument("--global-batch-tokens", type=float, default=4 * 2**20,
+                   help="tokens per optimizer step (default 4Mi; Llama 3 405B used 16Mi)")
+    p.add_argument("--placeholder", action="store_true",
+                   help="use the single-GPU x data-parallel placeholder instead of the cluster simulator")
     p.add_argument("--efficiency-per-doubling", type=float, default=None,
                    help="placeholder data-parallel scaling efficiency per doubling of GPUs (default 0.99)")
     p.add_argument("--pue", type=float, default=None, help="power usage effectiveness (default 1.2, assumption)")
@@ -28,9 +35,41 @@ def add_parser(subparsers) -> None:
     p.add_argument("--plot", default=None, help="write scaling curves (throughput, MFU vs GPUs) to this PNG")
 
 
+# The cluster a device usually comes in, when --cluster is not given.
+USUAL_CLUSTER = {"h100-sxm": "dgx-h100-superpod", "a100-sxm-80gb": "dgx-a100-superpod",
+                 "h200": "dgx-h100-superpod", "b200": "dgx-h100-superpod", "gb200": "gb200-nvl72"}
+
+
 def throughput_function(args):
-    """The throughput function of the plan: the data-parallel PLACEHOLDER over the single-GPU step.
-    Integrator: return the distributed simulator's `n_gpus -> StepResult` here when it exists."""
+    """n_gpus -> StepResult: the best plan a sweep finds at that size, simulated by the event engine
+    (or, with --placeholder, one GPU times a data-parallel scaling assumption)."""
+    if not args.placeholder:
+        return cluster_throughput(args)
+    return placeholder_function(args)
+
+
+def cluster_throughput(args):
+    from hardware.catalog import get_device
+    from sim.distributed import ClusterOptions, simulate_cluster
+    from sim.sweep import sweep
+    from topologies.catalog import get_cluster
+    dev = get_device(args.hardware)
+    name = args.cluster or USUAL_CLUSTER.get(dev.name)
+    if name is None:
+        raise ValueError(f"no usual cluster for {dev.name}; give --cluster")
+    gbs = max(1, int(round(args.global_batch_tokens / args.seq_len)))
+    opts = ClusterOptions(seq_len=args.seq_len, kernels=args.kernels, dtype=args.dtype)
+
+    def fn(n: int):
+        cluster = get_cluster(name, n)
+        res = sweep(args.model, cluster, n, gbs, args.seq_len, options=opts, refine=2, jobs=1, progress=False)
+        result, _ = simulate_cluster(args.model, cluster, res.best_plan(n), opts, gpus=n)
+        return result
+    return fn
+
+
+def placeholder_function(args):
+    """The data-parallel PLACEHOLDER over the single-GPU step (no sharding, no communication)."""
     from sim.capacity import PLACEHOLDER_EFFICIENCY_PER_DOUBLING, placeholder_throughput
     from sim.commands.simulate import single_options
     from dataclasses import replace

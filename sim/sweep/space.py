@@ -77,13 +77,14 @@ def iter_raw(m: ModelConfig, space: SearchSpace, gpus: tuple[int, ...], global_b
     """Every plan passing the cheap divisibility checks, in a fixed order (ParallelPlan.validate runs later)."""
     L = m.n_layers
     tps = _tp_values(space, m, gpus_per_node)
-    pps = space.pp or divisors(L)
+    # divisors of the layers, and powers of two (uneven splits, as Llama 3 405B's 126 layers on 16 stages)
+    pps = space.pp or tuple(sorted(set(divisors(L)) | {2 ** i for i in range(1, 8) if 2 ** i <= L // 2}))
     cps = _cp_values(space, seq_len)
     eps = space.ep or (divisors(m.n_experts) if m.n_experts else (1,))
     for n in gpus:
         for tp in tps:
             for pp in pps:
-                if L % pp:
+                if pp > L:
                     continue
                 for cp in cps:
                     if n % (tp * pp * cp) or seq_len % cp:
@@ -97,7 +98,7 @@ def iter_raw(m: ModelConfig, space: SearchSpace, gpus: tuple[int, ...], global_b
                                 continue
                             if sched == "interleaved":
                                 vps = space.vp or divisors(L // pp)[1:]
-                                vps = tuple(v for v in vps if v > 1 and L % (pp * v) == 0)
+                                vps = tuple(v for v in vps if v > 1 and pp * v <= L)
                             else:
                                 vps = (1,)
                             for vp in vps:
