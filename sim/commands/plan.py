@@ -18,7 +18,8 @@ def add_parser(subparsers) -> None:
     p.add_argument("--gpus", default="1024,2048,4096,8192,16384",
                    help="GPU counts: 1024,2048 or 1024-16384 (doublings) or 1024:8192:1024")
     p.add_argument("--deadline-days", type=float, default=None, help="report the GPUs needed to finish in time")
-    p.add_argument("--granularity", type=int, default=8, help="GPU count granularity of the deadline answer")
+    p.add_argument("--granularity", type=int, default=None,
+                   help="GPU count granularity of the deadline answer (default 512 on a cluster, 8 placeholder)")
     p.add_argument("--price-per-gpu-hour", type=float, default=None, help="price of one GPU-hour (any currency)")
     p.add_argument("--cluster", default=None,
                    help="cluster to plan on (default: the usual cluster of --hardware); each GPU count gets its "
@@ -60,11 +61,22 @@ def cluster_throughput(args):
     gbs = max(1, int(round(args.global_batch_tokens / args.seq_len)))
     opts = ClusterOptions(seq_len=args.seq_len, kernels=args.kernels, dtype=args.dtype)
 
-    def fn(n: int):
+    def best(n: int):
         cluster = get_cluster(name, n)
         res = sweep(args.model, cluster, n, gbs, args.seq_len, options=opts, refine=2, jobs=1, progress=False)
         result, _ = simulate_cluster(args.model, cluster, res.best_plan(n), opts, gpus=n)
         return result
+
+    def fn(n: int):
+        """Best plan on n GPUs; when no plan divides n (e.g. 13,312 GPUs for a batch of 2,048), the job
+        runs on the largest power of two <= n and the rest idle (their hours still count)."""
+        try:
+            return best(n)
+        except ValueError:
+            m = 1 << (n.bit_length() - 1)
+            if m == n:
+                raise
+            return best(m)
     return fn
 
 
@@ -93,7 +105,8 @@ def build_plan(args):
     wall = None if args.no_memory_wall else memory_wall(device, seq_len=args.seq_len, base=args.model)
     return plan_capacity(throughput_function(args), args.tokens, args.gpus, device,
                          price_per_gpu_hour=args.price_per_gpu_hour, deadline_days=args.deadline_days,
-                         power_model=power, granularity=args.granularity, wall=wall)
+                         power_model=power, granularity=args.granularity or (8 if args.placeholder else 512),
+                         wall=wall)
 
 
 def format_plan(plan) -> str:
