@@ -49,7 +49,7 @@ def _offload_peak(m, dev, batch: int):
     return peak_memory(MemoryInputs(g.params, g.saved_bytes, g.head.workspace_bytes, other=5e8 * 2,
                                     backward_end=g.layers[0].workspace_bytes + g.layers[0].saved_bytes,
                                     offload_optimizer=True, offload_grads=True),
-                       POLICIES["mixed-fp16-grads"], usable_memory(dev))
+                       POLICIES["mixed"], usable_memory(dev))
 
 
 def zero_offload() -> None:
@@ -61,7 +61,7 @@ def zero_offload() -> None:
         m = gpt(name, layers, hidden, heads)
         r = simulate(m, dev, batch=10, seq_len=1024, recompute="full", dtype="fp16", kernels="fused")
         g = build_step(m, 10, 1024, kernels="fused", recompute="full", dtype="fp16")
-        pol = POLICIES["mixed-fp16-grads"]
+        pol = POLICIES["mixed"]
         cap = usable_memory(dev)
         base = peak_memory(MemoryInputs(g.params, g.saved_bytes, g.head.workspace_bytes,
                                         backward_end=g.layers[0].workspace_bytes + g.layers[0].saved_bytes), pol, cap)

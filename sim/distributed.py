@@ -64,7 +64,7 @@ class ClusterOptions:
     seq_len: int = 2048
     kernels: str = "fused"
     dtype: str = "bf16"
-    precision: str = "mixed"           # sim.precision policy name
+    precision: str = "megatron"        # sim.precision policy name (18 B/param: fp32 grads, master, Adam)
     overlap_slowdown: float = OVERLAP_SLOWDOWN
     order: str = MEGATRON_ORDER
     record_timeline: bool = False

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sim.plan import OffloadPolicy, ParallelPlan
+from sim.precision import POLICIES
 
 
 @dataclass(frozen=True)
@@ -29,18 +30,14 @@ class StateBytes:
                 raise ValueError(f"{k} bytes per parameter must be >= 0, got {getattr(self, k)!r}")
 
 
+# Bytes per parameter of each precision policy (sim.precision holds them, with their sources):
+# "mixed" = ZeRO's 2 + 2 + 12, "megatron" = fp32 main grads 2 + 4 + 12, "pure-bf16" = 2 + 2 + 4, fp32.
 STATE_BYTES: dict[str, StateBytes] = {
-    # Mixed precision Adam as in the ZeRO paper: fp16/bf16 params and grads, fp32 master, m, v (K = 12).
-    "mixed": StateBytes(param=2, grad=2, optimizer=12),
-    # Megatron-LM default: bf16 params, fp32 main grads (accumulation and reduction in fp32), K = 12.
-    "megatron": StateBytes(param=2, grad=4, optimizer=12),
-    # Pure bf16: bf16 params, grads and Adam m, v; no master copy.
-    "bf16": StateBytes(param=2, grad=2, optimizer=4),
-    # fp32 everything, Adam m, v.
-    "fp32": StateBytes(param=4, grad=4, optimizer=8),
-    # MeZO-style zeroth-order SGD: weights only (perturbations regenerated from a seed).
-    "zo_sgd": StateBytes(param=2, grad=0, optimizer=0),
-}
+    name: StateBytes(param=p.weight_bytes, grad=p.grad_bytes, optimizer=p.optimizer_bytes)
+    for name, p in POLICIES.items()}
+STATE_BYTES["bf16"] = STATE_BYTES["pure-bf16"]
+# MeZO-style zeroth-order SGD: weights only (perturbations regenerated from a seed).
+STATE_BYTES["zo_sgd"] = StateBytes(param=2, grad=0, optimizer=0)
 
 
 def get_state_bytes(name_or_spec: str | StateBytes) -> StateBytes:

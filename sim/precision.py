@@ -47,11 +47,11 @@ def _register(p: PrecisionPolicy) -> None:
 # Megatron-LM mixed precision: bf16/fp16 weights, fp32 main gradients (Megatron accumulates
 # into fp32 `main_grad`), fp32 master weights, fp32 Adam moments: 2 + 4 + 4 + 8 = 18 B/param.
 # This is the count behind Korthikanti et al. 2022 Fig. 1 (45.56 GiB for 2.72e9 params/GPU).
-_register(PrecisionPolicy("mixed", 2, 4, 4, 8,
+_register(PrecisionPolicy("megatron", 2, 4, 4, 8,
                           "bf16 weights, fp32 grads, fp32 master weights, fp32 Adam (Megatron)",
                           "bf16", "fp32", "fp32"))
 # ZeRO paper's count (Rajbhandari et al. 2020, sec. 3.1): fp16 weights and grads, K=12 of fp32 states.
-_register(PrecisionPolicy("mixed-fp16-grads", 2, 2, 4, 8,
+_register(PrecisionPolicy("mixed", 2, 2, 4, 8,
                           "16-bit weights and grads, fp32 master + Adam (ZeRO's 16 B/param)",
                           "bf16", "bf16", "fp32"))
 # Pure bf16 (e.g. Hugging Face model in bf16 + torch.optim.AdamW): states take the param dtype.
@@ -67,7 +67,7 @@ def policy_for(dtype: str, optimizer_state_dtype: str) -> PrecisionPolicy:
     if dtype == "fp32":
         return POLICIES["fp32"]
     if optimizer_state_dtype == "fp32":
-        return POLICIES["mixed"]
+        return POLICIES["megatron"]
     if optimizer_state_dtype in ("bf16", "fp16"):
         return POLICIES["pure-bf16"]
     raise ValueError(f"unknown optimizer state dtype {optimizer_state_dtype!r}; use fp32 or bf16")

@@ -179,7 +179,7 @@ def _mpt(row: dict) -> Case:
              f"cluster modelled as {cluster} (the source names GPUs and, for A100, RoCE 1600 Gb/s)"]
     plan = ParallelPlan(dp=n, zero=zero, fsdp=zero == 3, micro_batch=mbs, global_batch=gbs,
                         recompute="full" if "full" in row["recompute"] else "none")
-    return Case(model, cluster, plan, ClusterOptions(seq_len=seq, dtype=dtype, precision="mixed-fp16-grads",
+    return Case(model, cluster, plan, ClusterOptions(seq_len=seq, dtype=dtype, precision="mixed",
                                                      attention_kernel="fa2"),
                 "tokens_per_s_per_gpu", float(m["tok/s/GPU"]), tuple(notes))
 
@@ -223,7 +223,7 @@ def kor_fig1(row: dict) -> list[RowResult]:
     # 22B, 175B, 530B and 1T values all equal that to 0.1%): embeddings are left out.
     graph = build_step(model, mbs, 2048, tp=tp, sequence_parallel=True, dropout=True)
     layer_params = graph.layers[0].params * get_model(model).n_layers // pp
-    states = layer_params * POLICIES["mixed"].total_bytes / 2**30
+    states = layer_params * POLICIES["megatron"].total_bytes / 2**30
     base = ParallelPlan(tp=tp, pp=pp, dp=dp, vp=vp, schedule=plan.schedule, sequence_parallel=False,
                         micro_batch=mbs, global_batch=plan.global_batch, recompute="none")
     none, _ = simulate_cluster(model, "dgx-a100-superpod", base, ClusterOptions(

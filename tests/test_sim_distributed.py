@@ -109,7 +109,7 @@ def test_zero_offload_makes_13b_fit_on_one_v100():
     """ZeRO-Offload (Ren et al. 2021): a 13B model trains on one 32 GB V100 with CPU offload, not without."""
     from sim.plan import OffloadPolicy
     plan = ParallelPlan(dp=1, micro_batch=8, global_batch=8, recompute="full")
-    opts = dict(seq_len=1024, dtype="fp16", precision="mixed-fp16-grads")
+    opts = dict(seq_len=1024, dtype="fp16", precision="mixed")
     plain, _ = simulate_cluster("opt-13b", _one_gpu("v100"), plan, ClusterOptions(**opts), gpus=1)
     off = dataclasses.replace(plan, offload=OffloadPolicy(optimizer="cpu", grads="cpu", cpu_adam=True))
     offl, _ = simulate_cluster("opt-13b", _one_gpu("v100"), off, ClusterOptions(**opts), gpus=1)

@@ -28,7 +28,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--zeroth-order", action="store_true", help="MeZO/ZO2 forward-only fine-tuning")
     g.add_argument("--delayed-update", action="store_true", help="ZeRO-Offload one-step delayed parameter update")
     g.add_argument("--precision", default=None,
-                   help="mixed (bf16 + fp32 grads/master/Adam, Megatron) | mixed-fp16-grads | pure-bf16 | fp32")
+                   help="megatron (bf16 weights, fp32 grads + master + Adam: 18 B/param) | mixed (16-bit grads: "
+                        "ZeRO's 16 B/param) | pure-bf16 (8 B/param) | fp32")
     g.add_argument("--overlap-slowdown", type=float, default=None)
     g.add_argument("--trace", default=None, help="write a Chrome/Perfetto trace of the step here")
     g.add_argument("--trace-stages", default=None, help="comma list of pipeline stages to trace (default all)")
@@ -105,7 +106,7 @@ def simulate(args):
     n_gpus = args.gpus or cluster.nodes * cluster.gpus_per_node
     plan = plan_from_args(args, n_gpus)
     opts = ClusterOptions(seq_len=args.seq_len, kernels=args.kernels, dtype=args.dtype,
-                          precision=args.precision or ("pure-bf16" if args.optimizer_state_dtype == "bf16" else "mixed"),
+                          precision=args.precision or ("pure-bf16" if args.optimizer_state_dtype == "bf16" else "megatron"),
                           overlap_slowdown=args.overlap_slowdown or OVERLAP_SLOWDOWN,
                           delayed_update=args.delayed_update)
     stages = [int(s) for s in args.trace_stages.split(",")] if args.trace_stages else None

@@ -38,7 +38,7 @@ def add_parser(subparsers) -> None:
     p.add_argument("--tp-overlap", choices=("off", "on", "both"), default="off")
     p.add_argument("--tp-any", action="store_true", help="allow TP groups wider than a node")
     p.add_argument("--dtype", default="bf16")
-    p.add_argument("--precision", default="mixed")
+    p.add_argument("--precision", default="megatron")
     p.add_argument("--memory-budget", type=float, default=None, help="GiB per GPU a plan may use")
     p.add_argument("--price", type=float, default=None, help="USD per GPU-hour: adds cost per token")
     p.add_argument("--rank-by", choices=("throughput", "cost"), default="throughput")
