@@ -1,6 +1,7 @@
 """Accuracy regression gate: median |error| per group must not rise above the level recorded in accuracy_baseline.json.
 
-Groups: the shipped profiles on the microbenchmarks (per kind) and whole measured train steps (per device).
+Groups: the shipped profiles on the microbenchmarks (per kind), whole measured train steps (per device),
+and the published runs of `roofsim validate` (mean absolute error per source).
 Regenerate the baseline after a deliberate change, and say why in the commit:
     python tests/test_accuracy_gate.py --update
 """
@@ -36,6 +37,10 @@ def current() -> dict[str, float]:
         errs.setdefault(f"steps/{device_of(rec)}", []).append(abs(r.step_time_s / rec["step_s_median"] - 1))
     for name, e in errs.items():
         out[name] = sorted(e)[len(e) // 2]
+    if (ROOT.parent / "shared/validation/published_runs.csv").exists():   # `roofsim validate`, mean per source
+        from sim.validate import summary, validate
+        for src, mape in summary(validate()).items():
+            out[f"published/{src}"] = mape
     return out
 
 
