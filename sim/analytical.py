@@ -364,13 +364,15 @@ class AnalyticalModel:
                         else:
                             streams[group] = streams.get(group, 0.0) + secs
                     if zero >= 3:
-                        gather = self.comm_time(groups, "all_gather", "dpcp", c.params * policy.weight_bytes)
+                        gather = (self.comm_time(groups, "all_gather", "dpcp", c.params * policy.weight_bytes)
+                                  + self.comm_time(groups, "all_gather", "edp", c.experts * policy.weight_bytes))
                         if modes["fsdp"] == "blocking":
                             blocking += gather
                         else:
                             streams["fsdp"] = gather
                         if phase == "bwd":
-                            rs = self.comm_time(groups, "reduce_scatter", "dpcp", c.params * policy.grad_bytes)
+                            rs = (self.comm_time(groups, "reduce_scatter", "dpcp", c.params * policy.grad_bytes)
+                                  + self.comm_time(groups, "reduce_scatter", "edp", c.experts * policy.grad_bytes))
                             if modes["dp"] == "blocking":
                                 blocking += rs
                             else:
@@ -415,14 +417,16 @@ class AnalyticalModel:
                     dp_async.append(max(sync * last, sync - c.bwd - c.wgt) if sync > 0 else 0.0)
             dp_exposed = 0.0
             if zero >= 3 and modes["dp"] != "blocking":
-                dp_exposed = self.comm_time(groups, "reduce_scatter", "dpcp", chunks[0].params * policy.grad_bytes)
+                dp_exposed = (self.comm_time(groups, "reduce_scatter", "dpcp", chunks[0].params * policy.grad_bytes)
+                              + self.comm_time(groups, "reduce_scatter", "edp", chunks[0].experts * policy.grad_bytes))
             params = sum(c.params for c in chunks)
             experts = sum(c.experts for c in chunks)
             shard = (params / (plan.dp * plan.cp) if zero >= 1 else params) + (
                 experts / plan.expert_dp if zero >= 1 else experts)
             opt = 0.0 if plan.zeroth_order else self._optimizer_time(shard, policy)
             if 1 <= zero < 3 and not plan.zeroth_order:
-                opt_comm = self.comm_time(groups, "all_gather", "dpcp", params * policy.weight_bytes)
+                opt_comm = (self.comm_time(groups, "all_gather", "dpcp", params * policy.weight_bytes)
+                            + self.comm_time(groups, "all_gather", "edp", experts * policy.weight_bytes))
             else:
                 opt_comm = 0.0
             per_stage[s] = (t, b_last, dp_exposed, dp_blocking, async_dp, opt, opt_comm, blocking_sum, dp_async)

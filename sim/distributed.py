@@ -261,10 +261,13 @@ def simulate_cluster(model: ModelConfig | str, cluster: Cluster | str, plan: Par
             kind = {"etp": "tp", "ep": "ep"}.get(group, group)
             pieces.append(CommPiece(f"comm:{group}", secs, plan.comm_mode(kind)))
         if zero >= 3:   # FSDP / ZeRO-3: gather this chunk's params before its F and again before its B
-            gather = _comm_time(cl, groups, "all_gather", "dpcp", cc.params * policy.weight_bytes)
+            # dense params are sharded over DP x CP, routed experts over the expert-DP group
+            gather = (_comm_time(cl, groups, "all_gather", "dpcp", cc.params * policy.weight_bytes)
+                      + _comm_time(cl, groups, "all_gather", "edp", cc.expert_params * policy.weight_bytes))
             pieces.append(CommPiece("comm:fsdp", gather, plan.comm_mode("fsdp")))
             if phase == "bwd":   # and reduce-scatter its grads after B, every micro-batch
-                rs = _comm_time(cl, groups, "reduce_scatter", "dpcp", cc.params * grad_bytes)
+                rs = (_comm_time(cl, groups, "reduce_scatter", "dpcp", cc.params * grad_bytes)
+                      + _comm_time(cl, groups, "reduce_scatter", "edp", cc.expert_params * grad_bytes))
                 pieces.append(CommPiece("comm:dp", rs, plan.comm_mode("dp")))
         if stage in offload:   # exposed offload transfers (already net of their overlap with compute)
             oc = offload[stage]
@@ -305,7 +308,9 @@ def simulate_cluster(model: ModelConfig | str, cluster: Cluster | str, plan: Par
         opt = offload[stage].tail_exposed_s if stage in offload else gpu_optimizer(shard)
         pieces = []
         if 1 <= zero < 3 and not plan.zeroth_order:   # distributed optimizer: gather the updated params
-            ag = _comm_time(cl, groups, "all_gather", "dpcp", params * policy.weight_bytes)
+            dense = sum(chunks[(stage, c)].params for c in range(plan.vp))
+            ag = (_comm_time(cl, groups, "all_gather", "dpcp", dense * policy.weight_bytes)
+                  + _comm_time(cl, groups, "all_gather", "edp", (params - dense) * policy.weight_bytes))
             pieces.append(CommPiece("comm:dp", ag, "blocking"))
         return TaskCost(opt, tuple(pieces))
 
