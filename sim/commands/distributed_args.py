@@ -97,6 +97,11 @@ def one_node(hardware: str, n: int):
 
 def simulate(args):
     """Run the distributed simulator for these flags; writes the trace if asked."""
+    return simulate_with_engine(args)[0]
+
+
+def simulate_with_engine(args, record_timeline: bool = False):
+    """(StepResult, EngineResult) for these flags; writes the trace if asked."""
     from sim.distributed import ClusterOptions, OVERLAP_SLOWDOWN, simulate_cluster
     from topologies.catalog import get_cluster
     if args.cluster:
@@ -106,6 +111,7 @@ def simulate(args):
     n_gpus = args.gpus or cluster.nodes * cluster.gpus_per_node
     plan = plan_from_args(args, n_gpus)
     opts = ClusterOptions(seq_len=args.seq_len, kernels=args.kernels, dtype=args.dtype,
+                          record_timeline=record_timeline,
                           precision=args.precision or ("pure-bf16" if args.optimizer_state_dtype == "bf16" else "megatron"),
                           overlap_slowdown=args.overlap_slowdown or OVERLAP_SLOWDOWN,
                           delayed_update=args.delayed_update)
@@ -117,4 +123,4 @@ def simulate(args):
     if args.trace:
         from sim.trace import write_chrome_trace
         write_chrome_trace(engine, args.trace, stages)
-    return result
+    return result, engine

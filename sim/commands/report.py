@@ -27,12 +27,19 @@ def run(args) -> int:
     out = args.out or ("report.html" if args.format == "html" else "report.md")
     if args.format == "html" and not str(out).lower().endswith((".html", ".htm")):
         raise ValueError(f"--out must name an .html file for --format html, got {out!r}")
-    result = run_step(args)
+    timeline = None
+    from sim.commands import distributed_args
+    if distributed_args.is_distributed(args):   # a cluster step: show the first and last pipeline stages
+        result, engine = distributed_args.simulate_with_engine(args, record_timeline=True)
+        shown = {0, max(e.stage for e in engine.timeline)} if engine.timeline else set()
+        timeline = [(e.stage, e.stream, e.start, e.end, e.label) for e in engine.timeline if e.stage in shown]
+    else:
+        result = run_step(args)
     if args.format == "html":
-        path = write_html(result, out)
+        path = write_html(result, out, timeline=timeline)
         print(f"report of {result.model} on {result.n_gpus} x {result.hardware} written to {path}")
     else:
-        path, pngs = write_markdown(result, out)
+        path, pngs = write_markdown(result, out, timeline=timeline)
         print(f"report of {result.model} on {result.n_gpus} x {result.hardware} written to {path} "
               f"(+{len(pngs)} PNG files beside it)")
     return 0
