@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Mapping
 
-from topologies.calibration import NET_EFFICIENCY, SWITCH_HOP_LATENCY
+from topologies.calibration import HOST_FLOOR_S, NET_EFFICIENCY, SWITCH_HOP_LATENCY
 
 SCALEUP_KINDS = ("switch", "pcie", "torus")
 SCALEOUT_KINDS = ("none", "fat_tree", "rail_optimized")
@@ -117,6 +117,9 @@ class Cluster:
     scale_out: ScaleOut = field(default_factory=ScaleOut)
     nics_per_node: int = 0
     sources: Mapping[str, str] = field(default_factory=dict, compare=False)  # not part of identity or hash
+    # Per-call host floor of a lone torch.distributed collective, s (calibration.HOST_FLOOR_S unless a
+    # cluster file, e.g. one written by `roofsim calibrate --collectives`, sets host_floor_us).
+    host_floor: float = HOST_FLOOR_S
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "sources", MappingProxyType(dict(self.sources)))
@@ -124,6 +127,9 @@ class Cluster:
             raise ValueError("cluster name must not be empty")
         if self.arch not in ARCHS:
             raise ValueError(f"cluster {self.name}: arch {self.arch!r} unknown; known: {', '.join(ARCHS)}")
+        if isinstance(self.host_floor, bool) or not isinstance(self.host_floor, (int, float)) \
+                or not 0 <= self.host_floor < math.inf:
+            raise ValueError(f"cluster {self.name}: host_floor must be a number of seconds >= 0, got {self.host_floor!r}")
         for key in ("nodes", "gpus_per_node"):
             value = getattr(self, key)
             if isinstance(value, bool) or int(value) != value or value < 1:

@@ -13,7 +13,7 @@ _UP_KEYS = {"kind", "bandwidth_GBps", "efficiency", "latency_us", "nvls", "torus
 _OUT_KEYS = {"kind", "link_Gbps", "link_GBps", "radix", "oversubscription", "planes", "tiers", "efficiency",
              "hop_latency_us", "sharp", "failed_leaf_uplinks"}
 _TOP_KEYS = {"name", "base", "device", "arch", "nodes", "gpus", "gpus_per_node", "nics_per_node", "scale_up",
-             "scale_out", "sources"}
+             "scale_out", "sources", "host_floor_us"}
 
 
 def _check_keys(where: str, data: dict, known: set[str]) -> None:
@@ -72,8 +72,12 @@ def cluster_from_dict(data: dict, where: str = "cluster") -> Cluster:
         out = _scale_out(data.get("scale_out", {}), base.scale_out if base else None) \
             if ("scale_out" in data or base is None) else base.scale_out
         fields = {k: data[k] for k in ("name", "device", "arch", "nodes", "gpus_per_node", "nics_per_node") if k in data}
+        if "host_floor_us" in data:   # per-call host floor of a torch.distributed collective (us in files, s inside)
+            fields["host_floor"] = float(data["host_floor_us"]) * 1e-6
         if base is not None:
-            cluster = replace(base, scale_up=up, scale_out=out, **fields)
+            # The file's sources add to (and override by key) the base's: a calibrated file names its data.
+            cluster = replace(base, scale_up=up, scale_out=out, sources={**base.sources, **data.get("sources", {})},
+                              **fields)
         else:
             missing = [k for k in ("name", "device", "arch", "gpus_per_node") if k not in fields]
             if missing:

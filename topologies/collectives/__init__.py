@@ -10,7 +10,6 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Callable
 
-from topologies.calibration import HOST_FLOOR_S
 from topologies.cluster import Cluster
 from topologies.collectives.alltoall import all_to_all_plan, send_recv_plan
 from topologies.collectives.base import (OPS, CollectiveResult, Plan, busbw_factor, canonical_op, plan_time)
@@ -63,7 +62,7 @@ def collective_time(cluster: Cluster, op: str, nbytes: float, group: Group | int
     """Time, algbw and busbw of one collective of `nbytes` (nccl-tests size convention) over `group`.
 
     time_s = max(host floor, NCCL latency + transfer + memory-side work): back-to-back calls from
-    torch.distributed are host-bound below calibration.HOST_FLOOR_S; `host_floor=False` gives the GPU time
+    torch.distributed are host-bound below cluster.host_floor (default calibration.HOST_FLOOR_S); `host_floor=False` gives the GPU time
     alone (also in `gpu_time_s`)."""
     if group is None:
         group = Group(cluster.gpus)
@@ -97,7 +96,7 @@ def _collective_time(cluster: Cluster, op: str, nbytes: int, group: Group, algor
     if best is None:
         raise ValueError(f"protocol {protocol} is not available for {op} with algorithm {algorithm} on {cluster.name}")
     gpu, lat, neck, algo, proto = best
-    t = max(gpu, HOST_FLOOR_S) if host_floor else gpu
+    t = max(gpu, cluster.host_floor) if host_floor else gpu
     if t > gpu:
         neck = "host"
     algbw = nbytes / t
