@@ -184,6 +184,43 @@ def _mpt(row: dict) -> Case:
                 "tokens_per_s_per_gpu", float(m["tok/s/GPU"]), tuple(notes))
 
 
+FA_SEQS = (512, 1024, 2048, 4096, 8192, 16384)
+
+
+def fa_rows(row: dict) -> list[RowResult]:
+    """FlashAttention README benchmarks: attention-kernel TFLOP/s (16k tokens, 16 heads of 128) per seq length."""
+    from hardware.catalog import get_device
+    from hardware.perf import attention_time, profile_for
+    from sim.kernel_choice import with_attention_kernel
+    label = row["model"]
+    gpu = "h100-sxm" if "H100" in row["gpu"] else "a100-sxm-80gb"
+    dev = get_device(gpu)
+    vals = [float(v) for v in row["value"].split(";")[0].split("/") if v.strip()]
+    if "FA3 fwd" in label:    # FA3;FA2;cuDNN forward at 16k, non-causal
+        out = []
+        for kernel, pub in (("native", float(row["value"].split(";")[2].split()[0])),
+                            ("fa2", float(row["value"].split(";")[1]))):
+            prof = with_attention_kernel(profile_for(dev), dev, kernel)
+            kt = attention_time(dev, prof, 1, 16, 16, 16384, 16384, 128, False, "fp16")
+            out.append(RowResult("FA", f"{label} [{kernel}]", "attention fwd TFLOP/s", pub, kt.flops / kt.time_s / 1e12,
+                                 ("native = cuDNN-class Hopper kernel the profile was fitted on",)))
+        return out
+    causal = "noncausal" not in label
+    seqs = FA_SEQS[-len(vals):]
+    kernel = "fa2" if gpu == "h100-sxm" else "native"
+    prof = with_attention_kernel(profile_for(dev), dev, kernel)
+    note = ("FA2 on H100: sim.kernel_choice.FA2_ON_HOPPER was fitted on the NON-causal H100 row"
+            if gpu == "h100-sxm" else "A100: held out (H100-fitted fractions transferred to the A100 datasheet)",)
+    out = []
+    for s, pub in zip(seqs, vals):
+        b = 16384 // s
+        f = attention_time(dev, prof, b, 16, 16, s, s, 128, causal, "bf16")
+        bw = attention_time(dev, prof, b, 16, 16, s, s, 128, causal, "bf16", backward=True)
+        out.append(RowResult("FA", f"{label} s={s}", "attention fwd+bwd TFLOP/s", pub,
+                             (f.flops + bw.flops) / (f.time_s + bw.time_s) / 1e12, note))
+    return out
+
+
 def predicted_metric(case: Case, result) -> float:
     """The simulator's number in the published metric's definition."""
     if case.metric == "tokens_per_s_per_gpu":
@@ -260,7 +297,7 @@ def load_rows(path: str | Path | None = None) -> list[dict]:
         return list(csv.DictReader(fh))
 
 
-def validate(path=None, sources=("MLM21", "MLM22+KOR", "MPT", "NE24", "KOR-Fig1")) -> list[RowResult]:
+def validate(path=None, sources=("MLM21", "MLM22+KOR", "MPT", "NE24", "KOR-Fig1", "FA")) -> list[RowResult]:
     """Run every row of the chosen sources; rows of other sources are listed as not attempted."""
     out = []
     for row in load_rows(path):
@@ -269,6 +306,10 @@ def validate(path=None, sources=("MLM21", "MLM22+KOR", "MPT", "NE24", "KOR-Fig1"
                                  reason="not a step-throughput row (checked elsewhere or not yet)"))
         elif row["src"] == "KOR-Fig1":
             out.extend(kor_fig1(row))
+        elif row["src"] == "FA":
+            out.extend(fa_rows(row) if "FA" in row["model"][:3] else
+                       [RowResult("FA", row["model"], row["metric"], None, None,
+                                  reason="end-to-end GPT training throughput without a published plan")])
         else:
             out.append(run_row(row))
     return out

@@ -9,7 +9,7 @@ def add_parser(subparsers) -> None:
                               description="Run the rows of shared/validation/published_runs.csv the "
                                           "simulator can express; print predicted vs published and the error.")
     p.add_argument("--csv", default=None, help="published_runs.csv (default: ../shared/validation/)")
-    p.add_argument("--sources", default="MLM21,MLM22+KOR,MPT,NE24,KOR-Fig1",
+    p.add_argument("--sources", default="MLM21,MLM22+KOR,MPT,NE24,KOR-Fig1,FA",
                    help="comma list of src keys to run")
     p.add_argument("--json", action="store_true")
     p.add_argument("--assumptions", action="store_true", help="print each row's assumptions")
