@@ -80,7 +80,7 @@ def step_rows(target: str):
         for source in (target, *(d for d in RUNS if d != target)):
             prof = profile_of(source, target)
             r = simulate(model_of(rec), target, opts, profile=prof)
-            # HOST_DISPATCH_S was fitted on the H100 machine's CPU: another machine's host is a transfer.
+            # DISPATCH_PER_LAUNCH was fitted on the H100 machine's CPU: another machine's host is a transfer.
             host = ("host_transferred",) if target != "h100-sxm" else ()
             yield rec, r, source, step_band(r, prof, host_flags=host)
 

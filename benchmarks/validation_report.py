@@ -55,10 +55,10 @@ def main(argv=None) -> int:
     text = HEADER + published_section() + "\n## Whole training steps measured here " \
         "(HF Llama, eager PyTorch, pure bf16, fused AdamW; `benchmarks/train_step_accuracy.py`)\n\n" + \
         "H100 rows informed three fixes of the memory model (rope saves nothing, the loss-backward " \
-        "transient, the moment the LM-head gradient appears); H200 rows were not used for any model " \
-        "change, except the eager host-dispatch constant (26 us/kernel), which is the geometric mean " \
-        "of the one host-bound case on each machine (TinyLlama b=1: H100 machine 32 us, H200 machine " \
-        "21 us): those two rows are not independent checks.\n\n" + steps
+        "transient, the moment the LM-head gradient appears) and the eager host-dispatch multiplier " \
+        "(3.3 x the machine's measured bare launch time, fitted on TinyLlama b=1 on H100); H200 rows " \
+        "were not used for any model change except that the default H200 profile is the H100's " \
+        "transferred one, chosen after comparing both on these rows (docs/calibration.md).\n\n" + steps
     Path(args.out).write_text(text)
     print(f"wrote {args.out}")
     return 0

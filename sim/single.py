@@ -33,14 +33,22 @@ CONTEXT_BYTES = 0.5 * 2**30
 DRIVER_RESERVE_FRACTION = 0.0103   # 1 - 79.18/80: memory the driver keeps from an 80 GiB H100
 
 
-# Host (CPU) time to issue one kernel, by software stack: Python, the dispatcher, autograd and
-# the caching allocator, per kernel launched. It depends on the host CPU, which no device spec
-# holds. eager: the one clearly host-bound case measured, TinyLlama-1.1B b=1 s=2048 (~2,500
-# kernels), took 80.5 ms on the H100 machine (32 us/kernel) and 52.5 ms on the H200 machine
-# (<= 21 us/kernel; data/measured/2026-11-23_h1*0): we take their geometric mean, 26 us, and
-# host-bound predictions carry a +-25% note. fused: Megatron/TE issue fewer, larger kernels from
-# C++ modules; a prior, not fitted (their steps are GPU bound).
-HOST_DISPATCH_S = {"eager": 26e-6, "fused": 10e-6}
+# Host (CPU) time to issue one kernel. It depends on the host CPU, which no datasheet holds, so it is
+# measured: the microbench "launch" record (back-to-back x.add_() on a tiny tensor, eager PyTorch)
+# took 9.6-9.9 us on the H100 machine and 5.8 us on the H200 machine lent here
+# (data/measured/2026-11-23_h1*0/microbench.jsonl); other devices get the geometric mean.
+HOST_LAUNCH_S = {"h100-sxm": 9.75e-6, "h200": 5.85e-6}
+DEFAULT_HOST_LAUNCH_S = 7.5e-6
+# A kernel of a training step costs more host time than a bare launch: Python modules, autograd,
+# the caching allocator. eager: x3.3, fitted on the one clearly host-bound case measured,
+# TinyLlama-1.1B b=1 s=2048 on H100 (80.5 ms for ~2,500 kernels); H200 cases are held out.
+# fused: Megatron/TE issue fewer, larger kernels from C++ modules: x1, a prior (their steps are GPU bound).
+DISPATCH_PER_LAUNCH = {"eager": 3.3, "fused": 1.0}
+
+
+def host_dispatch_s(dev: DeviceSpec, kernels: str) -> float:
+    """Host seconds per kernel launched by the `kernels` software stack on `dev`'s usual host."""
+    return HOST_LAUNCH_S.get(dev.name, DEFAULT_HOST_LAUNCH_S) * DISPATCH_PER_LAUNCH.get(kernels, 1.0)
 
 
 def usable_memory(dev: DeviceSpec) -> float:
@@ -142,7 +150,7 @@ def simulate(model: ModelConfig | str, hardware: DeviceSpec | str, options: Step
 
     ops = tuple(sorted(rows.values(), key=lambda r: -r.time_s))
     device_time = sum(r.time_s for r in ops)
-    host_time = totals["kernels"] * HOST_DISPATCH_S.get(opts.kernels, prof.launch_overhead_s)
+    host_time = totals["kernels"] * host_dispatch_s(dev, opts.kernels)
     step = max(device_time, host_time)
 
     breakdown: dict[str, float] = defaultdict(float)

@@ -53,7 +53,7 @@ EXTRA_HALF_WIDTH = {
     "host_transferred": (0.30, 0.30), # host dispatch measured on another machine's CPU
 }
 PRIOR_KINDS = {"comm": 0.0, "host": 0.0}   # kinds without residuals: only their flags' widths apply
-HOST_HALF_WIDTH = 0.15        # eager host dispatch per kernel: one fitted case (sim.single.HOST_DISPATCH_S)
+HOST_HALF_WIDTH = 0.15        # eager host dispatch per kernel: one fitted case (sim.single.DISPATCH_PER_LAUNCH)
 STEP_HALF_WIDTH = 0.06        # step composition error (prior; checked on train steps, docs/calibration.md)
 RHO = 0.5                     # correlation of errors between different op kinds (assumption)
 
@@ -184,9 +184,10 @@ def _row_kind(row, result: StepResult, prof: PerfProfile) -> tuple[str, tuple[st
 
 def host_time(result: StepResult) -> float:
     """Host dispatch time of the step: kernel launches x the per-kernel cost of its software stack."""
-    from sim.single import HOST_DISPATCH_S
+    from hardware.catalog import get_device
+    from sim.single import host_dispatch_s
     kernels = sum(r.kernels * r.count for r in result.ops)
-    return kernels * HOST_DISPATCH_S.get(str(result.config.get("kernels", "fused")), 6e-6)
+    return kernels * host_dispatch_s(get_device(result.hardware), str(result.config.get("kernels", "fused")))
 
 
 def step_band(result: StepResult, prof: PerfProfile,
