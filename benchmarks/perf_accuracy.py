@@ -17,7 +17,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from hardware.calibration import error_stats, fit_profile, load_microbench, relative_errors, samples  # noqa: E402
+from hardware.calibration import (cross_validate, error_stats, fit_profile, load_microbench,  # noqa: E402
+                                  relative_errors, samples)
 from hardware.catalog import get_device  # noqa: E402
 
 DEFAULT_DATA = Path("/work/shared/calibration/h100_sxm_microbench.jsonl")
@@ -26,30 +27,6 @@ CV_KINDS = {"gemm m>=128": "gemm", "gemm m<128": "gemm", "attn fwd": "attention"
             "attn fwd+bwd": "attention", "memory op": "memory"}
 ORDER = ("gemm m>=128", "gemm m<128", "gemm peak", "attn fwd", "attn bwd", "attn fwd+bwd", "memory op",
          "memory copy")
-
-
-def _group_of(rec: dict) -> str | None:
-    """Cross-validation group of a record (None: always in the training set)."""
-    if rec["kind"] == "gemm" and "hidden" in rec:
-        return f"gemm-h{rec['hidden']}"
-    if rec["kind"] == "attn":
-        return f"attn-b{rec['b']}h{rec['hq']}kv{rec['hkv']}s{rec['s']}d{rec['d']}"
-    if rec["kind"] == "memop" and "t" in rec and rec.get("op") != "copy":
-        return f"memop-{rec['t']}x{rec['h']}"
-    return None
-
-
-def cross_validate(records: list[dict], dev) -> dict[str, list[float]]:
-    """Leave-one-group-out relative errors per kind (every parameter refitted for each fold)."""
-    groups = sorted({g for r in records if (g := _group_of(r))})
-    errors: dict[str, list[float]] = {}
-    for g in groups:
-        train = [r for r in records if _group_of(r) != g]
-        test = [r for r in records if _group_of(r) == g]
-        prof = fit_profile(train, dev, source=f"cv without {g}")
-        for kind, errs in relative_errors(samples(test, dev), prof).items():
-            errors.setdefault(kind, []).extend(errs)
-    return errors
 
 
 def _pct(stats: dict, key: str) -> str:
