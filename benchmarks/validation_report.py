@@ -59,6 +59,12 @@ def main(argv=None) -> int:
         "(3.3 x the machine's measured bare launch time, fitted on TinyLlama b=1 on H100); H200 rows " \
         "were not used for any model change except that the default H200 profile is the H100's " \
         "transferred one, chosen after comparing both on these rows (docs/calibration.md).\n\n" + steps
+    lit = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "literature_checks.py")],
+                         capture_output=True, text=True, check=True).stdout
+    text += ("\n## Claims from shared/LITERATURE.md without a full published plan "
+             "(`benchmarks/literature_checks.py`)\n\nThe sweep's best plan on the stated GPU count, or the "
+             "published plan with the unpublished interleaving depth varied. Batch sizes marked assumed are "
+             "ours.\n\n" + lit)
     Path(args.out).write_text(text)
     print(f"wrote {args.out}")
     return 0
