@@ -106,6 +106,11 @@ def simulate_with_engine(args, record_timeline: bool = False):
     from topologies.catalog import get_cluster
     if args.cluster:
         cluster = get_cluster(args.cluster, args.gpus)
+        from hardware.catalog import get_device
+        from sim.commands.simulate import DEFAULT_HARDWARE
+        if args.hardware != DEFAULT_HARDWARE and get_device(args.hardware).name != get_device(cluster.device).name:
+            raise ValueError(f"--hardware {args.hardware} contradicts --cluster {args.cluster}, whose GPUs are "
+                             f"{cluster.device}; give one of them (or a cluster file with that device)")
     else:
         cluster = one_node(args.hardware, args.gpus or 1)
     n_gpus = args.gpus or cluster.nodes * cluster.gpus_per_node
