@@ -46,6 +46,7 @@ def test_json_contract(capsys):
     (["simulate", "--model", "llama3-8b", "--cluster", "dgx-h100", "--gpus", "8", "--tp", "8",
       "--global-batch", "3", "--micro-batch", "2"], "global batch"),
     (["simulate", "--kernels", "bogus"], "kernels"),
+    (["simulate", "--cluster", "dgx-h100", "--gpus", "8", "--hardware", "a100"], "contradicts"),
 ])
 def test_bad_input_is_one_line_exit_2(capsys, argv, needle):
     code, out, err = run(capsys, *argv)
