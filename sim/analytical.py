@@ -136,6 +136,7 @@ class _Chunk:
     saved: float = 0.0
     ws: float = 0.0
     comm: dict = None      # (phase, group) -> seconds
+    units: int = 1         # FSDP wrapping units (layers, + embedding / head), as in sim.distributed
 
 
 def _overlap(c: float, x: float, k: float) -> float:
@@ -254,7 +255,7 @@ class AnalyticalModel:
             parts.append((secs["embedding"], 1))
         if v == last:
             parts.append((secs["head"], 1))
-        c = _Chunk(comm={})
+        c = _Chunk(comm={}, units=max(1, sum(n for _, n in parts)))
         for sec, n in parts:
             c.fwd += sec.fwd * n
             c.bwd += sec.bwd * n
@@ -363,21 +364,18 @@ class AnalyticalModel:
                             blocking += secs
                         else:
                             streams[group] = streams.get(group, 0.0) + secs
-                    if zero >= 3:
-                        gather = (self.comm_time(groups, "all_gather", "dpcp", c.params * policy.weight_bytes)
-                                  + self.comm_time(groups, "all_gather", "edp", c.experts * policy.weight_bytes))
+                    if zero >= 3:   # per wrapping unit; in bwd all-gather and reduce-scatter share the links
+                        u = c.units
+                        gather = u * (self.comm_time(groups, "all_gather", "dpcp", c.params * policy.weight_bytes / u)
+                                      + self.comm_time(groups, "all_gather", "edp", c.experts * policy.weight_bytes / u))
+                        if phase == "bwd":
+                            gather += u * (
+                                self.comm_time(groups, "reduce_scatter", "dpcp", c.params * policy.grad_bytes / u)
+                                + self.comm_time(groups, "reduce_scatter", "edp", c.experts * policy.grad_bytes / u))
                         if modes["fsdp"] == "blocking":
                             blocking += gather
                         else:
                             streams["fsdp"] = gather
-                        if phase == "bwd":
-                            rs = (self.comm_time(groups, "reduce_scatter", "dpcp", c.params * policy.grad_bytes)
-                                  + self.comm_time(groups, "reduce_scatter", "edp", c.experts * policy.grad_bytes))
-                            if modes["dp"] == "blocking":
-                                blocking += rs
-                            else:
-                                asyncs += rs
-                                async_dp += rs * m
                     x = max(streams.values()) if streams else 0.0
                     # An overlapped piece starts when the previous task's ended (engine's stream order):
                     # prefetch runs ahead, so each stream is a resource of its own across tasks.
@@ -415,10 +413,7 @@ class AnalyticalModel:
                 else:
                     last = min(1.0, DP_BUCKET_PARAMS / max(c.params + c.experts, 1.0))
                     dp_async.append(max(sync * last, sync - c.bwd - c.wgt) if sync > 0 else 0.0)
-            dp_exposed = 0.0
-            if zero >= 3 and modes["dp"] != "blocking":
-                dp_exposed = (self.comm_time(groups, "reduce_scatter", "dpcp", chunks[0].params * policy.grad_bytes)
-                              + self.comm_time(groups, "reduce_scatter", "edp", chunks[0].experts * policy.grad_bytes))
+            dp_exposed = 0.0   # ZeRO-3's reduce-scatters ride on the backward's FSDP stream (above), as in the engine
             params = sum(c.params for c in chunks)
             experts = sum(c.experts for c in chunks)
             shard = (params / (plan.dp * plan.cp) if zero >= 1 else params) + (

@@ -87,6 +87,7 @@ class _ChunkCost:
     saved: float        # activations kept per micro-batch
     workspace: float
     categories: dict    # category -> seconds per micro-batch (fwd+bwd)
+    units: int = 1      # FSDP/ZeRO-3 wrapping units (one per layer, + embedding / head)
 
 
 def comm_groups(plan: ParallelPlan, cluster: Cluster, order: str) -> dict[str, Group]:
@@ -172,7 +173,7 @@ def _chunk_cost(graph, plan, dev, prof, dtype, cluster, groups, stage, chunk, sp
         ws = max(ws, sec.workspace_bytes)
     if graph.model.tied_embeddings and plan.pp > 1 and stage == plan.pp - 1 and chunk == plan.vp - 1:
         params += graph.embedding.params   # Megatron keeps a copy of the tied embedding on the last stage
-    return _ChunkCost(fwd, bwd, wgt, dict(comm), params, experts, saved, ws, dict(cats))
+    return _ChunkCost(fwd, bwd, wgt, dict(comm), params, experts, saved, ws, dict(cats), max(1, len(sections)))
 
 
 def precision_policy(opts: ClusterOptions, plan: ParallelPlan) -> PrecisionPolicy:
@@ -261,14 +262,19 @@ def simulate_cluster(model: ModelConfig | str, cluster: Cluster | str, plan: Par
             kind = {"etp": "tp", "ep": "ep"}.get(group, group)
             pieces.append(CommPiece(f"comm:{group}", secs, plan.comm_mode(kind)))
         if zero >= 3:   # FSDP / ZeRO-3: gather this chunk's params before its F and again before its B
-            # dense params are sharded over DP x CP, routed experts over the expert-DP group
-            gather = (_comm_time(cl, groups, "all_gather", "dpcp", cc.params * policy.weight_bytes)
-                      + _comm_time(cl, groups, "all_gather", "edp", cc.expert_params * policy.weight_bytes))
-            pieces.append(CommPiece("comm:fsdp", gather, plan.comm_mode("fsdp")))
+            # One collective per wrapping unit (FSDP wraps each transformer block): at scale each pays
+            # its ring latency, so a chunk is `units` collectives of its per-unit share, not one big one.
+            # Dense params are sharded over DP x CP, routed experts over the expert-DP group.
+            u = cc.units
+            gather = u * (_comm_time(cl, groups, "all_gather", "dpcp", cc.params * policy.weight_bytes / u)
+                          + _comm_time(cl, groups, "all_gather", "edp", cc.expert_params * policy.weight_bytes / u))
             if phase == "bwd":   # and reduce-scatter its grads after B, every micro-batch
-                rs = (_comm_time(cl, groups, "reduce_scatter", "dpcp", cc.params * grad_bytes)
-                      + _comm_time(cl, groups, "reduce_scatter", "edp", cc.expert_params * grad_bytes))
-                pieces.append(CommPiece("comm:dp", rs, plan.comm_mode("dp")))
+                rs = u * (_comm_time(cl, groups, "reduce_scatter", "dpcp", cc.params * grad_bytes / u)
+                          + _comm_time(cl, groups, "reduce_scatter", "edp", cc.expert_params * grad_bytes / u))
+                # In backward the next unit's all-gather and this unit's reduce-scatter cross the same
+                # links (NVLink/NIC) at once: they share the bandwidth, so their times add on one stream.
+                gather += rs
+            pieces.append(CommPiece("comm:fsdp", gather, plan.comm_mode("fsdp")))
         if stage in offload:   # exposed offload transfers (already net of their overlap with compute)
             oc = offload[stage]
             extra = (oc.fwd_exposed_s if phase == "fwd" else oc.bwd_exposed_s) / plan.vp

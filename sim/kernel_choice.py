@@ -36,12 +36,27 @@ def _fa2(prof: PerfProfile, dev: DeviceSpec) -> PerfProfile:
                    attn_bwd_fraction=prof.attn_bwd_fraction * FA2_ON_HOPPER)
 
 
+# llm-foundry's `attn_impl: triton` (flash_attn_triton on the pre-MLIR Triton fork; MPT's ALiBi needed
+# it before FlashAttention-2 supported ALiBi): written for Ampere, where it matches FA2; on Hopper it
+# reaches this fraction of FA2's rate. Fitted on ONE published row, MPT-13B at 32k tokens on 8 H100
+# (attention-dominated); the other 11 MPT H100 rows are held out (docs/validation.md).
+TRITON_V1_ON_HOPPER_VS_FA2 = 0.53
+
+
+def _triton_v1(prof: PerfProfile, dev: DeviceSpec) -> PerfProfile:
+    if dev.name not in HOPPER_OR_NEWER:
+        return _native(prof, dev)
+    p = _fa2(prof, dev)
+    return replace(p, attn_fwd_fraction=p.attn_fwd_fraction * TRITON_V1_ON_HOPPER_VS_FA2,
+                   attn_bwd_fraction=p.attn_bwd_fraction * TRITON_V1_ON_HOPPER_VS_FA2)
+
+
 def _native(prof: PerfProfile, dev: DeviceSpec) -> PerfProfile:
     """The device's usual kernel: the profile's own on Hopper and newer, FA2 (its tile costs) before."""
     return prof if dev.name in HOPPER_OR_NEWER else _fa2_tiles(prof)
 
 
-ATTENTION_KERNELS = {"native": _native, "fa2": _fa2}
+ATTENTION_KERNELS = {"native": _native, "fa2": _fa2, "triton-v1": _triton_v1}
 
 
 def with_attention_kernel(prof: PerfProfile, dev: DeviceSpec, kernel: str) -> PerfProfile:
