@@ -59,6 +59,11 @@ def main(argv=None) -> int:
         "(3.3 x the machine's measured bare launch time, fitted on TinyLlama b=1 on H100); H200 rows " \
         "were not used for any model change except that the default H200 profile is the H100's " \
         "transferred one, chosen after comparing both on these rows (docs/calibration.md).\n\n" + steps
+    comp = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "compiled_step_check.py")],
+                          capture_output=True, text=True, check=True).stdout
+    text += ("\n## The fused profile against torch.compile'd steps on H100 (`benchmarks/compiled_step_check.py`)"
+             "\n\nThe closest fused stack we could run (Inductor, not Transformer Engine). The fused profile is "
+             "optimistic by 1-14% here, about the size of its over-prediction of published H100 runs.\n\n" + comp)
     lit = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "literature_checks.py")],
                          capture_output=True, text=True, check=True).stdout
     text += ("\n## Claims from shared/LITERATURE.md without a full published plan "

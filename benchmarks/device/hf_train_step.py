@@ -91,7 +91,7 @@ def build(cfg_kw, dev):
     return model
 
 
-def run_case(name, cfg_kw, ckpt, b, s, dev, n_steps, kernels_path=None, split=False):
+def run_case(name, cfg_kw, ckpt, b, s, dev, n_steps, kernels_path=None, split=False, compile_=False):
     import torch
     rec = {"kind": "train_step", "model": name, "batch": b, "seq": s, "tokens": b * s,
            "grad_ckpt": ckpt, "dtype": "bf16", "optimizer": "AdamW(fused=True, lr=1e-4)"}
@@ -109,6 +109,9 @@ def run_case(name, cfg_kw, ckpt, b, s, dev, n_steps, kernels_path=None, split=Fa
                 model.gradient_checkpointing_enable()
                 rec["ckpt_kwargs"] = "default"
         opt = torch.optim.AdamW(model.parameters(), lr=1e-4, fused=(dev == "cuda"))
+        if compile_:   # Inductor fuses norms, rotary, SwiGLU: a stand-in for a fused (TE-like) stack
+            model = torch.compile(model)
+            rec["compiled"] = True
         ids = torch.randint(0, cfg_kw["vocab_size"], (b, s), device=dev)
         sync = torch.cuda.synchronize if dev == "cuda" else (lambda: None)
 
@@ -220,6 +223,8 @@ def main():
     ap.add_argument("--steps", type=int, default=5)
     ap.add_argument("--first-only", action="store_true", help="only the first case (kernel summary + split)")
     ap.add_argument("--cpu-smoke", action="store_true")
+    ap.add_argument("--compile", action="store_true", help="torch.compile the model (fused kernels)")
+    ap.add_argument("--cases", default=None, help="override the plan: Model:batch:seq[:ckpt],...")
     a = ap.parse_args()
     import torch
     import transformers
@@ -233,6 +238,9 @@ def main():
         plan = [("smoke", False, 2, 32), ("smoke", True, 2, 32)]
     if a.first_only:
         plan = plan[:1]
+    if a.cases:
+        plan = [(c.split(":")[0], len(c.split(":")) > 3 and c.split(":")[3] == "ckpt", int(c.split(":")[1]),
+                 int(c.split(":")[2])) for c in a.cases.split(",")]
     # rough wall seconds per case per 8192 tokens (incl. build), refined as cases finish
     est = {"Llama-3.2-1B": 12, "TinyLlama-1.1B": 12, "Llama-3.2-3B": 25, "Llama-2-7B": 45,
            "Llama-3-8B": 55, "smoke": 1}
@@ -251,7 +259,8 @@ def main():
             first = i == 0
             tc = time.time()
             rec = run_case(name, cfg, ckpt, b, s, dev, a.steps,
-                           kernels_path=a.kernels if first else None, split=first)
+                           kernels_path=a.kernels if first else None, split=first and not a.compile,
+                           compile_=a.compile)
             cleanup(dev)
             rec["device"] = devname
             rec["case_wall_s"] = time.time() - tc
