@@ -7,6 +7,7 @@ cannot express come back with the reason, never silently dropped.
 from __future__ import annotations
 
 import csv
+import os
 import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +20,20 @@ from sim.precision import POLICIES
 from workloads.flops import megatron_flops_per_iteration
 from workloads.graph import build_step
 
-DEFAULT_CSV = Path(__file__).resolve().parents[1].parent / "shared" / "validation" / "published_runs.csv"
+_CSV = Path("shared") / "validation" / "published_runs.csv"
+
+
+def default_csv() -> Path:
+    """The published-runs table: $ROOFSIM_VALIDATION_CSV, else shared/ beside the working directory or the
+    source checkout (the project keeps it in ../shared, read-only)."""
+    env = os.environ.get("ROOFSIM_VALIDATION_CSV")
+    candidates = [Path(env)] if env else []
+    here = Path.cwd()
+    candidates += [here / _CSV, here.parent / _CSV, Path(__file__).resolve().parents[2] / _CSV]
+    for c in candidates:
+        if c.exists():
+            return c
+    return candidates[0]
 
 
 @dataclass(frozen=True)
@@ -291,9 +305,9 @@ def run_row(row: dict) -> RowResult:
 
 
 def load_rows(path: str | Path | None = None) -> list[dict]:
-    p = Path(path) if path else DEFAULT_CSV
+    p = Path(path) if path else default_csv()
     if not p.exists():
-        raise ValueError(f"validation file not found: {p}")
+        raise ValueError(f"validation file not found: {p} (pass --csv FILE or set ROOFSIM_VALIDATION_CSV)")
     with open(p, newline="") as fh:
         return list(csv.DictReader(fh))
 
