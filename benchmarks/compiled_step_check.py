@@ -7,15 +7,15 @@ Megatron's fp32 gradient buffer, which this stack does not have).
 """
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+sys.path.insert(0, str(ROOT / "benchmarks"))
 from sim.single import StepOptions, simulate  # noqa: E402
-from workloads.hf_config import parse_hf_config  # noqa: E402
+from train_step_accuracy import measured_steps, model_of  # noqa: E402
 
 DATA = ROOT / "data/measured/2026-11-23_h100/train_steps_compiled.jsonl"
 
@@ -23,12 +23,8 @@ DATA = ROOT / "data/measured/2026-11-23_h100/train_steps_compiled.jsonl"
 def main() -> int:
     print("| model | batch x seq | measured (compiled) | fused profile | error | eager profile | error |")
     print("|---|---|---|---|---|---|---|")
-    for line in open(DATA):
-        r = json.loads(line)
-        if r.get("kind") != "train_step" or "step_s_median" not in r:
-            continue
-        cfg = dict(r["config"], model_type="llama")
-        m = parse_hf_config(cfg, r["model"])
+    for r in measured_steps(DATA):
+        m = model_of(r)
         t = r["step_s_median"]
         cells = []
         for kernels in ("fused", "eager"):

@@ -22,9 +22,9 @@ from hardware.calibration import error_stats, load_microbench  # noqa: E402
 from hardware.catalog import get_device  # noqa: E402
 from hardware.perf import PerfProfile  # noqa: E402
 from hardware.perf.profile import PROFILE_DIR  # noqa: E402
-from sim.single import StepOptions, simulate  # noqa: E402
+from sim.single import simulate  # noqa: E402
 from sim.uncertainty import band_cases, step_band  # noqa: E402
-from train_step_accuracy import model_of  # noqa: E402
+from train_step_accuracy import measured_steps, model_of, step_options  # noqa: E402
 
 MEASURED = ROOT / "data/measured"
 RUNS = {"h100-sxm": MEASURED / "2026-11-23_h100", "h200": MEASURED / "2026-11-23_h200"}
@@ -69,14 +69,8 @@ def kernel_table(target: str) -> str:
 
 def step_rows(target: str):
     """(record, StepResult, profile label, band) for each measured train step of `target`, both profiles."""
-    import json
-    for line in open(RUNS[target] / "train_steps.jsonl"):
-        rec = json.loads(line)
-        if rec.get("kind") != "train_step" or rec.get("oom"):
-            continue
-        opts = StepOptions(batch=rec["batch"], seq_len=rec["seq"], micro_batch=rec["batch"],
-                           recompute="full" if rec["grad_ckpt"] else "none", dtype="bf16",
-                           optimizer_state_dtype="bf16", kernels="eager")
+    for rec in measured_steps(RUNS[target] / "train_steps.jsonl"):
+        opts = step_options(rec)
         for source in (target, *(d for d in RUNS if d != target)):
             prof = profile_of(source, target)
             r = simulate(model_of(rec), target, opts, profile=prof)

@@ -36,17 +36,25 @@ def model_of(record: dict):
     return parse_hf_config(cfg, path=record["model"])
 
 
+def measured_steps(path):
+    """The completed train-step records of one measurement file."""
+    for line in open(path):
+        rec = json.loads(line)
+        if rec.get("kind") == "train_step" and not rec.get("oom") and "step_s_median" in rec:
+            yield rec
+
+
+def step_options(rec: dict) -> StepOptions:
+    """What the measured step ran: HF eager, pure bf16 with bf16 AdamW states, one micro-batch."""
+    return StepOptions(batch=rec["batch"], seq_len=rec["seq"], micro_batch=rec["batch"],
+                       recompute="full" if rec["grad_ckpt"] else "none", dtype="bf16",
+                       optimizer_state_dtype="bf16", kernels="eager")
+
+
 def rows(paths: list[str]):
     for path in paths:
-        for line in open(path):
-            rec = json.loads(line)
-            if rec.get("kind") != "train_step" or rec.get("oom"):
-                continue
-            opts = StepOptions(batch=rec["batch"], seq_len=rec["seq"], micro_batch=rec["batch"],
-                               recompute="full" if rec["grad_ckpt"] else "none", dtype="bf16",
-                               optimizer_state_dtype="bf16", kernels="eager")
-            r = simulate(model_of(rec), device_of(rec), opts)
-            yield rec, r
+        for rec in measured_steps(path):
+            yield rec, simulate(model_of(rec), device_of(rec), step_options(rec))
 
 
 def main(argv=None) -> int:

@@ -1,19 +1,8 @@
 """Flash-attention time model: causal work, GQA, backward, scheduling."""
 import pytest
 
-from hardware.catalog import get_device
-from hardware.perf import attention_time, profile_for
+from hardware.perf import attention_time
 from hardware.perf.attention import _causal_pairs
-
-
-@pytest.fixture(scope="module")
-def h100():
-    return get_device("h100-sxm")
-
-
-@pytest.fixture(scope="module")
-def prof(h100):
-    return profile_for(h100)
 
 
 def test_causal_pairs_golden():

@@ -4,18 +4,7 @@ import math
 
 import pytest
 
-from hardware.catalog import get_device
-from hardware.perf import gemm_time, profile_for
-
-
-@pytest.fixture(scope="module")
-def h100():
-    return get_device("h100-sxm")
-
-
-@pytest.fixture(scope="module")
-def prof(h100):
-    return profile_for(h100)
+from hardware.perf import gemm_time
 
 
 def test_golden_one_full_wave(h100, prof):

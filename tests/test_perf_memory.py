@@ -3,18 +3,7 @@ import dataclasses
 
 import pytest
 
-from hardware.catalog import get_device
-from hardware.perf import memory_time, profile_for
-
-
-@pytest.fixture(scope="module")
-def h100():
-    return get_device("h100-sxm")
-
-
-@pytest.fixture(scope="module")
-def prof(h100):
-    return profile_for(h100)
+from hardware.perf import memory_time
 
 
 def test_golden(h100, prof):
