@@ -46,7 +46,7 @@ CASES = {
 }
 
 if __name__ == "__main__":
-    print(f"| case | first call | repeated call (median) |\n|---|---|---|")
+    print("| case | first call | repeated call (median) |\n|---|---|---|")
     for name, fn in CASES.items():
         cold, warm = timed(fn)
         print(f"| {name} | {cold * 1e3:.1f} ms | {warm * 1e3:.1f} ms |")

@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as _dt
 import json
-import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable

@@ -38,7 +38,6 @@ from topologies.collectives import collective_time
 from topologies.group import Group
 from workloads.catalog import get_model
 from workloads.flops import model_flops_per_token
-from workloads.graph import build_step
 from workloads.model import ModelConfig
 from workloads.optimizer import optimizer_ops
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from dataclasses import dataclass
-from functools import lru_cache
 
 from hardware.catalog import get_device
 from hardware.perf import PerfProfile, profile_for
@@ -32,8 +31,7 @@ from sim.precision import POLICIES, PrecisionPolicy
 from sim.results import MemoryBreakdown, StepResult
 from sim.schedules import build_schedule
 from sim.single import usable_memory
-from sim.single import _tensor_share
-from sim.throttle import throttled
+from sim.throttle import throttled_for_step
 from sim.timing import op_time
 from topologies.catalog import get_cluster
 from topologies.cluster import Cluster
@@ -199,7 +197,7 @@ def step_profile(dev, base: PerfProfile, opts: ClusterOptions, graph: StepGraph)
     """The device profile as this step sees it: its attention kernel, then power-capped clocks."""
     dtype = canonical_dtype(opts.dtype)
     prof = with_attention_kernel(base, dev, opts.attention_kernel)
-    return throttled(prof, dev, dtype, _tensor_share(graph, dev, prof, dtype))
+    return throttled_for_step(prof, dev, dtype, graph)
 
 
 def simulate_cluster(model: ModelConfig | str, cluster: Cluster | str, plan: ParallelPlan,

@@ -17,7 +17,7 @@ from sim.kernel_choice import with_attention_kernel
 from sim.memory import MemoryInputs, peak_memory
 from sim.precision import PrecisionPolicy, policy_for
 from sim.results import OpTiming, StepResult
-from sim.throttle import tensor_share, throttled
+from sim.throttle import throttled_for_step
 from sim.timing import op_time
 from sim.uncertainty import graph_flags, step_band
 from workloads.catalog import get_model
@@ -96,15 +96,6 @@ def _time_ops(graph: StepGraph, dev: DeviceSpec, prof: PerfProfile, dtype: str, 
         _add(rows, totals, op, kt.time_s, kt.bound, n * reps)
 
 
-def _tensor_share(graph: StepGraph, dev: DeviceSpec, prof: PerfProfile, dtype: str) -> float:
-    """Share of one micro-batch's device time in GEMM and attention kernels (for sim.throttle)."""
-    by_kind: dict = defaultdict(float)
-    for op, n in graph.iter_ops():
-        if op.kind != "comm":
-            by_kind[op.kind] += op_time(op, dev, prof, dtype).time_s * n
-    return tensor_share(by_kind)
-
-
 def _add(rows: dict, totals: dict, op, t: float, bound: str, count: int) -> None:
     key = (op.name, op.phase, op.category)
     if key in rows:
@@ -137,7 +128,7 @@ def simulate(model: ModelConfig | str, hardware: DeviceSpec | str, options: Step
     graph = build_step(m, mb, opts.seq_len, kernels=opts.kernels, recompute=opts.recompute,
                        dtype=_activation_dtype(dtype))
 
-    prof = throttled(prof, dev, dtype, _tensor_share(graph, dev, prof, dtype))
+    prof = throttled_for_step(prof, dev, dtype, graph)
     rows: dict = {}
     totals: dict = defaultdict(float)
     _time_ops(graph, dev, prof, dtype, accum, rows, totals)

@@ -46,3 +46,15 @@ def tensor_share(times_by_kind: dict[str, float]) -> float:
     """Share of device time in tensor-core kernels (gemm + attention) of a step's op times."""
     total = sum(times_by_kind.values())
     return (times_by_kind.get("gemm", 0.0) + times_by_kind.get("attention", 0.0)) / total if total > 0 else 0.0
+
+
+def throttled_for_step(prof: PerfProfile, dev: DeviceSpec, dtype: str, graph) -> PerfProfile:
+    """`throttled` with the tensor-core duty cycle of one micro-batch of `graph` (a workloads StepGraph)."""
+    from collections import defaultdict
+
+    from sim.timing import op_time
+    by_kind: dict = defaultdict(float)
+    for op, n in graph.iter_ops():
+        if op.kind != "comm":
+            by_kind[op.kind] += op_time(op, dev, prof, dtype).time_s * n
+    return throttled(prof, dev, dtype, tensor_share(by_kind))

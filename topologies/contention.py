@@ -14,8 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from topologies.cluster import Cluster
-from topologies.collectives import _collective_time, collective_time, plans
-from topologies.collectives.base import CollectiveResult, busbw_factor, canonical_op, capacity
+from topologies.collectives import collective_time, plans
+from topologies.collectives.base import CollectiveResult, busbw_factor, capacity
 from topologies.group import Group
 
 

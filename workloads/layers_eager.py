@@ -23,7 +23,6 @@ Weight grads are bf16 (no fp32 main_grad); accumulating them over micro-batches 
 """
 from __future__ import annotations
 
-from dataclasses import replace
 
 from workloads.ops import Op, attention, chain, gemm, memory
 from workloads.shape import Shape

@@ -1,7 +1,6 @@
 """`roofsim sweep`: search every valid parallelism plan, rank by throughput (or cost), refine the best by simulation."""
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path

@@ -11,7 +11,7 @@ import math
 
 from topologies import nccl_params as P
 from topologies.collectives.base import Load, Plan, channels, gen, intra_hw, link_idents, path_latency, \
-    protocols_for, uplink_ratio
+    uplink_ratio
 from topologies.cluster import Cluster
 from topologies.group import Placement
 
