@@ -25,8 +25,13 @@ def register(kind: str) -> Callable[[TimeFn], TimeFn]:
 
 
 def _gemm_dtype(op: Op, compute_dtype: str) -> str:
-    """GEMMs run in the step's compute dtype (fp8 recipes keep fp32 master copies elsewhere)."""
-    return compute_dtype if op.dtype in ("bf16", "fp16", "fp8") else op.dtype
+    """16-bit GEMMs run in the step's compute dtype; under an fp8 recipe only the GEMMs built as fp8
+    (TE's linears) run in fp8, the rest (LM head, router, unfused attention batched GEMMs) in bf16."""
+    if op.dtype not in ("bf16", "fp16", "fp8"):
+        return op.dtype
+    if compute_dtype == "fp8":
+        return "fp8" if op.dtype == "fp8" else "bf16"
+    return compute_dtype
 
 
 @register("gemm")

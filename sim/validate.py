@@ -153,7 +153,18 @@ def _mlm22(row: dict) -> Case:
 
 NE24_MODELS = {"GPT3-5B": "nemo-gpt3-5b", "GPT3-20B": "nemo-gpt3-20b", "GPT3-175B": "gpt3-175b",
                "Llama2-7B": "llama2-7b", "Llama2-13B": "llama2-13b", "Llama2-70B": "llama2-70b",
+               "Nemotron-8B": "nemotron-8b", "Nemotron-22B": "nemotron-22b",
                "Nemotron-340B": "nemotron-4-340b", "Llama3-8B": "llama3-8b", "Llama3-70B": "llama3-70b"}
+
+# What the CSV leaves out, from NVIDIA/NeMo-Framework-Launcher conf/training/<family>/<model>.yaml as of
+# NeMo 24.07 (July-Aug 2024 revisions): TP comm overlap (ub_tp_comm_overlap) and recompute
+# (activations_checkpoint_granularity). Models not listed: overlap on when TP>1, no recompute.
+NE24_CONFIG = {
+    "GPT3-175B": {"tp_overlap": False, "source": "gpt3/175b.yaml (2024-07-31): ub_tp_comm_overlap False"},
+    "Nemotron-340B": {"recompute": "selective",
+                      "source": "nemotron/nemotron_340b.yaml (2024-08-05): activations_checkpoint_granularity "
+                                "selective"},
+}
 
 
 @adapter("NE24")
@@ -164,12 +175,19 @@ def _ne24(row: dict) -> Case:
     (tp, pp, dp, cp, vp, mbs, gbs), notes = _ints(row, "TP", "PP", "DP", "CP", "VP", "MBS", "GBS")
     seq = int(_num(row["seq"])[0])
     m = _metrics(row)
-    notes += ["FP8 GEMMs (Transformer Engine), bf16 attention; DGX H100 (8x NDR 400 Gb/s)",
-              "recompute not stated: none assumed; distributed optimizer on (NeMo default)",
-              "TP comm overlap on (NeMo enables userbuffers for TP>1)"]
+    cfg = NE24_CONFIG.get(row["model"], {})
+    tp_overlap = cfg.get("tp_overlap", tp > 1) and tp > 1
+    recompute = cfg.get("recompute", "none")
+    notes += ["FP8 GEMMs (Transformer Engine), bf16 attention (cuDNN fused: TE's choice on Hopper); "
+              "DGX H100 (8x NDR 400 Gb/s)",
+              f"recompute {recompute}, TP comm overlap {'on' if tp_overlap else 'off'}: "
+              + (cfg["source"] if cfg else "NeMo launcher configs of 2024 (no recompute; userbuffers for TP>1)"),
+              "distributed optimizer on (NeMo distributed_fused_adam)"]
+    if row["model"].startswith("Nemotron-") and "340" not in row["model"]:
+        notes.append("vocab 256000 assumed (Nemotron tokenizer; the NeMo config leaves it out)")
     plan = ParallelPlan(tp=tp, pp=pp, dp=dp, cp=cp, vp=vp, schedule="interleaved" if vp > 1 else "1f1b",
-                        sequence_parallel=tp > 1, micro_batch=mbs, global_batch=gbs, recompute="none",
-                        distributed_optimizer=True, tp_overlap=tp > 1)
+                        sequence_parallel=tp > 1, micro_batch=mbs, global_batch=gbs, recompute=recompute,
+                        distributed_optimizer=True, tp_overlap=tp_overlap)
     return Case(model, "dgx-h100-superpod", plan, ClusterOptions(seq_len=seq, dtype="fp8"),
                 "tokens_per_s_per_gpu", float(m["tok/s/GPU"]), tuple(notes))
 

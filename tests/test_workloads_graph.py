@@ -221,3 +221,21 @@ def test_registries_fail_loudly():
     with pytest.raises(ValueError, match="phase"):
         Op("x", "memory", "step", "mlp", 0, 0, (1,))
     assert set(KINDS) == {"gemm", "attention", "memory", "comm"}
+
+
+def test_fp8_step_keeps_lm_head_in_bf16():
+    """Megatron's output layer sits outside TE's fp8_autocast: its GEMMs cost what they cost in a bf16
+    step, while the transformer linears get faster."""
+    from hardware.catalog import get_device
+    from hardware.perf import profile_for
+    from sim.timing import op_time
+    dev = get_device("h100-sxm")
+    prof = profile_for(dev)
+
+    def times(dtype):
+        g = build_step("llama3-8b", 1, 4096, dtype=dtype)
+        ops = {o.name: o for sec in g.sections for o in sec.ops}
+        return {n: op_time(ops[n], dev, prof, dtype).time_s for n in ("head.logits", "attn.qkv")}
+    fp8, bf16 = times("fp8"), times("bf16")
+    assert fp8["head.logits"] == pytest.approx(bf16["head.logits"], rel=1e-9)
+    assert fp8["attn.qkv"] < 0.8 * bf16["attn.qkv"]

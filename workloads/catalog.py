@@ -158,6 +158,16 @@ for _m in (
            shared_ffn_hidden=20480, shared_expert_gate=True),
     # Nemotron-4 340B (Nvidia 2024 tech report Table 1; HF nvidia/Nemotron-4-340B-Base):
     # squared-ReLU MLP, LayerNorm (layernorm1p, with bias), RoPE, no linear biases, untied.
+    # Nemotron-3 8B / 22B as NeMo benchmarks them (NeMo 2.0 nemo/collections/llm/gpt/model/nemotron.py
+    # Nemotron3Config8B/22B; NeMo-Framework-Launcher conf/training/nemotron/nemotron_{8b,22b}.yaml):
+    # same block as Nemotron-4 (squared ReLU, layernorm1p, RoPE, no biases), MHA. NB vocab 256000 is
+    # the Nemotron SentencePiece tokenizer's (Nemotron-4 15B report); the configs leave the tokenizer out.
+    ModelConfig(name="nemotron-8b", n_layers=32, hidden=4096, n_heads=32, ffn_hidden=16384, vocab=256000,
+                activation="relu2", norm="layernorm", norm_bias=True, max_seq=4096,
+                source="NeMo Nemotron3Config8B", aliases=("nemotron3-8b",)),
+    ModelConfig(name="nemotron-22b", n_layers=40, hidden=6144, n_heads=48, ffn_hidden=24576, vocab=256000,
+                activation="relu2", norm="layernorm", norm_bias=True, max_seq=4096,
+                source="NeMo Nemotron3Config22B", aliases=("nemotron3-22b",)),
     ModelConfig(name="nemotron-4-340b", n_layers=96, hidden=18432, n_heads=96, n_kv_heads=8,
                 ffn_hidden=73728, vocab=256000, activation="relu2", norm="layernorm",
                 norm_bias=True, max_seq=4096, source="Nemotron-4 340B tech report Table 1"),

@@ -23,9 +23,13 @@ from workloads.shape import Shape
 
 
 def linear(sh: Shape, name: str, cat: str, m: int, n: int, k: int, saved_input: float,
-           batch: int = 1) -> tuple[Op, Op, Op]:
-    """Forward, dgrad and wgrad GEMMs of Y[m,n] = X[m,k] W^T (wgrad accumulates into fp32 main_grad)."""
+           batch: int = 1, high_precision: bool = False) -> tuple[Op, Op, Op]:
+    """Forward, dgrad and wgrad GEMMs of Y[m,n] = X[m,k] W^T (wgrad accumulates into fp32 main_grad).
+
+    high_precision: a linear outside TE's fp8_autocast (Megatron's LM head), bf16 even in fp8 steps."""
     g, e, dt = sh.g, sh.e, sh.gemm_dtype
+    if high_precision and dt == "fp8":
+        g, dt = e, "bf16"
     fwd = gemm(name, "fwd", cat, m, n, k, batch, a_bytes=g, b_bytes=g, c_bytes=e, dtype=dt,
                saved=saved_input)
     dgrad = gemm(f"{name}.dgrad", "bwd", cat, m, k, n, batch, a_bytes=g, b_bytes=g, c_bytes=e, dtype=dt)
@@ -66,14 +70,15 @@ def norm(sh: Shape, name: str, cat: str, tokens: int) -> tuple[Op, Op, Op]:
     return fwd, bwd, add
 
 
-def _tp_in(sh: Shape, name: str, cat: str) -> tuple[list[Op], list[Op], list[Op]]:
+def _tp_in(sh: Shape, name: str, cat: str, high_precision: bool = False) -> tuple[list[Op], list[Op], list[Op]]:
     """Comms around a column-parallel linear: fwd AG (SP); bwd AG of input for wgrad (SP), RS/AR of dgrad."""
     size = sh.t * sh.h * sh.e
+    g = sh.e if high_precision else sh.g
     if sh.tp == 1:
         return [], [], []
     if sh.sp:
         return ([comm(f"{name}.ag", "fwd", cat, "all_gather", "tp", size)],
-                [comm(f"{name}.ag_input", "bwd", cat, "all_gather", "tp", sh.t * sh.h * sh.g)],
+                [comm(f"{name}.ag_input", "bwd", cat, "all_gather", "tp", sh.t * sh.h * g)],
                 [comm(f"{name}.rs_dgrad", "bwd", cat, "reduce_scatter", "tp", size)])
     return [], [], [comm(f"{name}.ar_dgrad", "bwd", cat, "all_reduce", "tp", size)]
 
@@ -252,8 +257,11 @@ def head(sh: Shape) -> tuple[list[Op], list[Op]]:
     """Final norm, vocab-parallel LM head GEMM and Megatron's vocab-parallel cross entropy (fp32)."""
     t, v, e = sh.t, sh.v, sh.e
     nfwd, nbwd, _ = norm(sh, "head.norm", "norm", sh.tsp)
-    ag, ag_in, rs_dgrad = _tp_in(sh, "head.logits", "logits_loss")
-    lm = linear(sh, "head.logits", "logits_loss", t, v, sh.h, saved_input=sh.tsp * sh.h * sh.g)
+    ag, ag_in, rs_dgrad = _tp_in(sh, "head.logits", "logits_loss", high_precision=True)
+    # Megatron-Core's output layer is its own ColumnParallelLinear, outside TE's fp8_autocast (which
+    # wraps the transformer block only): the LM head GEMMs run in bf16 in fp8 training.
+    lm = linear(sh, "head.logits", "logits_loss", t, v, sh.h, saved_input=sh.tsp * sh.h * sh.e,
+                high_precision=True)
     nl = t * v
     # Megatron-Core vocab_parallel_cross_entropy (cross_entropy_loss_fusion off, its default):
     # .float() (r2 w4), max (r4), x -= max (r4 w4), exp in place (r4 w4), sum (r4), /= sum
