@@ -70,6 +70,14 @@ def main(argv=None) -> int:
              "(`benchmarks/literature_checks.py`)\n\nThe sweep's best plan on the stated GPU count, or the "
              "published plan with the unpublished interleaving depth varied. Batch sizes marked assumed are "
              "ours.\n\n" + lit)
+    held = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "nemo_held_out.py")],
+                          capture_output=True, text=True, check=True).stdout
+    text += ("\n## Held out: newer NeMo runs on DGX B200 and DGX H100 (`benchmarks/nemo_held_out.py`)\n\n"
+             "NeMo 25.02 performance summary (FP8, published plans), added after every model choice here and "
+             "fitted on nothing. The B200 has no measured profile (H100 fractions transferred to its datasheet "
+             "peaks, no power-cap factor): dense models come out 25-42% optimistic there, the clearest sign that "
+             "a transferred profile is a guess. Calibrate a B200 (`roofsim calibrate`) before trusting it.\n\n"
+             + held)
     Path(args.out).write_text(text)
     print(f"wrote {args.out}")
     return 0

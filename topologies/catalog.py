@@ -121,6 +121,20 @@ def gb200_nvl72() -> Cluster:
                        "nic": "GB200 compute tray: 4x ConnectX-7 400G for 4 GPUs (NVIDIA GB200 NVL72 reference)"})
 
 
+@register("dgx-b200-superpod")
+def dgx_b200_superpod() -> Cluster:
+    """DGX SuperPOD B200: DGX B200 nodes (8 B200, NVLink5 over NVSwitch), rail-optimized NDR fat-tree, 1,024 GPUs."""
+    up = ScaleUp("switch", 900 * GB, NVLINK_EFFICIENCY["blackwell"], nvls=True)
+    so = ScaleOut("rail_optimized", **_NDR, oversubscription=1.0)
+    return Cluster(name="dgx-b200-superpod", device="b200", arch="blackwell", nodes=128, gpus_per_node=8,
+                   scale_up=up, scale_out=so, nics_per_node=8, sources={
+                       "node": "NVIDIA DGX B200 datasheet: 8x B200, 2x NVSwitch, NVLink5 14.4 TB/s aggregate "
+                               "(1.8 TB/s bidirectional = 900 GB/s per direction per GPU), 8x ConnectX-7 400 Gb/s "
+                               "(4x OSFP, compute fabric)",
+                       "fabric": "NVIDIA DGX SuperPOD B200 reference architecture: rail-optimized NDR 400G, "
+                                 "QM9700 64-port switches"})
+
+
 @register("tpu-v5p-pod")
 def tpu_v5p_pod() -> Cluster:
     """TPU v5p pod: 8,960 chips in a 3D torus of ICI links (16 x 20 x 28)."""
