@@ -26,7 +26,10 @@ from functools import lru_cache
 from hardware.catalog import get_device
 from hardware.perf import profile_for
 from hardware.spec import canonical_dtype
+from sim.pipeline_formulas import BUBBLES, in_flight, paired_fraction, register_bubble  # noqa: F401 (re-exported)
 from sim.plan import chunk_layers
+from sim.schedules import SPLIT_BACKWARD, layout_position, virtual_stage
+from sim.schedules.base import SCHEDULE_LAYOUT
 from sim.distributed import DP_BUCKET_PARAMS, ClusterOptions, comm_groups, precision_policy, step_graph, step_profile
 from sim.memory_dist import StateBytes, plan_memory
 from sim.plan import ParallelPlan
@@ -58,55 +61,6 @@ class Estimate:
     @property
     def fits(self) -> bool:
         return self.peak_bytes <= self.capacity_bytes
-
-
-# --- pipeline formulas: a registry, one entry per schedule --------------------------------------
-BUBBLES: dict = {}
-
-
-def register_bubble(name: str):
-    """Decorator adding a schedule's bubble formula f(stage_times, fbw_totals, pp, m, vp) -> seconds."""
-    def deco(fn):
-        if name in BUBBLES:
-            raise ValueError(f"bubble formula for schedule {name!r} registered twice")
-        BUBBLES[name] = fn
-        return fn
-    return deco
-
-
-@register_bubble("1f1b")
-@register_bubble("gpipe")
-def _bubble_1f1b(total: float, worst: float, fbw, pp: int, m: int, vp: int) -> float:
-    return total - worst
-
-
-@register_bubble("interleaved")
-def _bubble_interleaved(total: float, worst: float, fbw, pp: int, m: int, vp: int) -> float:
-    if m == pp:   # Megatron runs all forwards as warm-up: GPipe order over chunks
-        return (total - worst) / vp
-    return (total - worst) / vp
-
-
-@register_bubble("zb")
-def _bubble_zb(total: float, worst: float, fbw, pp: int, m: int, vp: int) -> float:
-    f, b, w = fbw
-    return (total - worst) * (f + b - w) / max(f + b + w, 1e-30)
-
-
-# --- in-flight activations per stage, closed forms of sim.schedules' peaks ----------------------
-def in_flight(schedule: str, pp: int, m: int, vp: int, stage: int) -> float:
-    """Peak micro-batches of activations stage `stage` holds (PipelineSchedule.in_flight, without building it)."""
-    if schedule == "1f1b":
-        return float(min(m, pp - stage))
-    if schedule == "gpipe":
-        return float(m)
-    if schedule == "zb":
-        return float(min(m, min(pp - stage - 1, m) + stage + 1))
-    if schedule == "interleaved":
-        total = m * vp
-        warm = total if m == pp else min((pp - stage - 1) * 2 + (vp - 1) * pp, total)
-        return min(warm + 1, total) / vp
-    raise ValueError(f"no in-flight formula for schedule {schedule!r}")
 
 
 @dataclass(frozen=True)
@@ -238,13 +192,14 @@ class AnalyticalModel:
             self._opt[key] = t
         return t
 
-    def _chunk(self, g, groups, gkey, pp: int, vp: int, v: int) -> _Chunk:
-        """Cost of virtual stage v (layers, + embedding on v=0, + head on the last)."""
+    def _chunk(self, g, groups, gkey, pp: int, vp: int, v: int, tied_copy: bool = True) -> _Chunk:
+        """Cost of virtual stage v (layers, + embedding on v=0, + head on the last; `tied_copy`: the last
+        stage sits on another rank than the embedding, so it keeps its own copy of tied weights)."""
         last = pp * vp - 1
         r = chunk_layers(len(self.kinds), pp * vp, v)
         layers = Counter(self.kinds[r.start:r.stop])
         ckey = (g[0], gkey, tuple(sorted(layers.items())), v == 0, v == last,
-                self.model.tied_embeddings and pp > 1 and v == last)
+                self.model.tied_embeddings and pp > 1 and v == last and tied_copy)
         c = self._chunks.get(ckey)
         if c is not None:
             return c
@@ -279,7 +234,9 @@ class AnalyticalModel:
         return sorted({0, p // 2, p - 1})
 
     def _stage_chunks(self, plan, g, groups, gkey, s):
-        return [self._chunk(g, groups, gkey, plan.pp, plan.vp, c * plan.pp + s) for c in range(plan.vp)]
+        tied_copy = layout_position(SCHEDULE_LAYOUT[plan.schedule], plan.pp, plan.vp, plan.pp * plan.vp - 1)[0] != 0
+        return [self._chunk(g, groups, gkey, plan.pp, plan.vp, virtual_stage(plan.schedule, plan.pp, plan.vp, s, c),
+                            tied_copy) for c in range(plan.vp)]
 
     # --- public ---
     def check(self, plan: ParallelPlan) -> None:
@@ -289,7 +246,7 @@ class AnalyticalModel:
 
     def memory(self, plan: ParallelPlan) -> float:
         """Peak bytes per GPU of the worst stage."""
-        split_w = plan.schedule == "zb"
+        split_w = plan.schedule in SPLIT_BACKWARD
         g = self._graph(plan, split_w)
         groups = self.groups(plan)
         gkey = (plan.tp, plan.cp, plan.dp, plan.pp, plan.ep, plan.expert_tp)
@@ -318,7 +275,7 @@ class AnalyticalModel:
         if memory_only:
             nan = float("nan")
             return Estimate(nan, nan, nan, peak, self.capacity)
-        split_w = plan.schedule == "zb"
+        split_w = plan.schedule in SPLIT_BACKWARD
         g = self._graph(plan, split_w)
         groups = self.groups(plan)
         gkey = (plan.tp, plan.cp, plan.dp, plan.pp, plan.ep, plan.expert_tp)
@@ -344,6 +301,7 @@ class AnalyticalModel:
         fbw = [0.0, 0.0, 0.0]
         for s in stages:
             chunks = self._stage_chunks(plan, g, groups, gkey, s)
+            paired = paired_fraction(plan.schedule, p, m, vp, s)   # their blocking comm hides (engine: paired)
             b_last = async_dp = blocking_sum = 0.0
             dp_sync = []
             lane = comp_total = active = async_all = 0.0
@@ -360,7 +318,9 @@ class AnalyticalModel:
                         if ph != phase or secs <= 0:
                             continue
                         if modes[{"etp": "tp"}.get(group, group)] == "blocking":
-                            blocking += secs
+                            blocking += secs * (1 - paired)
+                            if paired:
+                                streams[group] = streams.get(group, 0.0) + secs * paired
                         else:
                             streams[group] = streams.get(group, 0.0) + secs
                     if zero >= 3:   # per wrapping unit; in bwd all-gather and reduce-scatter share the links

@@ -27,6 +27,7 @@ from sim.offload import offload_cost
 from sim.zeroth_order import forward_workspace, perturb_time
 from sim.placement import EXPERT_ORDER, MEGATRON_ORDER, group_layout, plan_sizes
 from sim.plan import ParallelPlan, chunk_layers
+from sim.schedules import virtual_stage
 from sim.precision import POLICIES, PrecisionPolicy
 from sim.results import MemoryBreakdown, StepResult
 from sim.schedules import build_schedule
@@ -136,19 +137,20 @@ def _section_costs(sec: Section, dev, prof: PerfProfile, dtype: str, cluster, gr
     return fwd, bwd, wgt, comm, cats
 
 
-def _chunk_layers(graph: StepGraph, pp: int, vp: int, stage: int, chunk: int) -> list[str]:
-    """Layer kinds of (stage, chunk): virtual stage v = chunk*pp + stage holds a contiguous block
-    (sizes differ by one when the chunks do not divide the layers)."""
-    r = chunk_layers(len(graph.layer_kinds), pp * vp, chunk * pp + stage)
+def _chunk_layers(graph: StepGraph, pp: int, vp: int, v: int) -> list[str]:
+    """Layer kinds of virtual stage v: a contiguous block (sizes differ by one when the chunks do not
+    divide the layers)."""
+    r = chunk_layers(len(graph.layer_kinds), pp * vp, v)
     return list(graph.layer_kinds[r.start:r.stop])
 
 
 def _chunk_cost(graph, plan, dev, prof, dtype, cluster, groups, stage, chunk, split_w, cache) -> _ChunkCost:
-    kinds = _chunk_layers(graph, plan.pp, plan.vp, stage, chunk)
+    v, last = virtual_stage(plan.schedule, plan.pp, plan.vp, stage, chunk), plan.pp * plan.vp - 1
+    kinds = _chunk_layers(graph, plan.pp, plan.vp, v)
     sections = [(graph.layer(k), 1) for k in kinds]
-    if stage == 0 and chunk == 0:
+    if v == 0:
         sections.append((graph.embedding, 1))
-    if stage == plan.pp - 1 and chunk == plan.vp - 1:
+    if v == last:
         sections.append((graph.head, 1))
     fwd = bwd = wgt = params = experts = saved = ws = 0.0
     comm: dict = defaultdict(float)
@@ -169,7 +171,7 @@ def _chunk_cost(graph, plan, dev, prof, dtype, cluster, groups, stage, chunk, sp
         experts += sec.expert_params * n
         saved += sec.saved_bytes * n
         ws = max(ws, sec.workspace_bytes)
-    if graph.model.tied_embeddings and plan.pp > 1 and stage == plan.pp - 1 and chunk == plan.vp - 1:
+    if graph.model.tied_embeddings and v == last and stage != 0:
         params += graph.embedding.params   # Megatron keeps a copy of the tied embedding on the last stage
     return _ChunkCost(fwd, bwd, wgt, dict(comm), params, experts, saved, ws, dict(cats), max(1, len(sections)))
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sim.schedules import SCHEDULES
+from sim.schedules import SCHEDULES, virtual_stage
 
 RECOMPUTE = ("none", "selective", "full")
 OFFLOAD_TARGETS = ("none", "cpu", "nvme")
@@ -99,7 +99,11 @@ class ParallelPlan:
                 raise ValueError(f"recompute_layers={self.recompute_layers} needs recompute='full'")
             if not isinstance(self.recompute_layers, int) or self.recompute_layers < 0:
                 raise ValueError(f"recompute_layers must be a non-negative integer, got {self.recompute_layers!r}")
-        if self.vp > 1 and self.schedule != "interleaved":
+        if self.schedule == "dualpipev":
+            if self.vp != 2 or self.pp < 2:
+                raise ValueError(f"dualpipev holds two chunks per rank: needs vp=2 and pp > 1, got pp={self.pp}, "
+                                 f"vp={self.vp}")
+        elif self.vp > 1 and self.schedule != "interleaved":
             raise ValueError(f"vp={self.vp} needs schedule 'interleaved', got {self.schedule!r}")
         if self.schedule == "interleaved" and (self.vp < 2 or self.pp < 2):
             raise ValueError(f"interleaved schedule needs pp > 1 and vp > 1, got pp={self.pp}, vp={self.vp}")
@@ -150,7 +154,8 @@ class ParallelPlan:
 
     def layers_per_stage(self, n_layers: int) -> int:
         """Most layers held by one pipeline rank (all its chunks)."""
-        return max(sum(len(chunk_layers(n_layers, self.pp * self.vp, c * self.pp + s)) for c in range(self.vp))
+        vs = lambda s, c: virtual_stage(self.schedule, self.pp, self.vp, s, c)  # noqa: E731
+        return max(sum(len(chunk_layers(n_layers, self.pp * self.vp, vs(s, c))) for c in range(self.vp))
                    for s in range(self.pp))
 
     def validate(self, n_gpus: int, n_layers: int, n_heads: int, n_kv_heads: int | None = None,
@@ -171,6 +176,8 @@ class ParallelPlan:
         if self.global_batch % per:
             raise ValueError(f"global batch {self.global_batch} is not divisible by dp*micro_batch = {per}")
         m = self.num_microbatches
+        if self.schedule == "dualpipev" and m < 2 * self.pp:
+            raise ValueError(f"dualpipev needs num_microbatches >= 2*pp = {2 * self.pp}, got {m}")
         if self.schedule == "interleaved" and m % self.pp:
             raise ValueError(f"interleaved schedule needs num_microbatches % pp == 0, got {m} % {self.pp} = {m % self.pp}")
         if self.recompute_layers is not None and self.recompute_layers > n_layers // self.pp:

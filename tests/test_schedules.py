@@ -6,7 +6,7 @@ from sim.schedules import SCHEDULES, Task, build_schedule, register_schedule
 
 def test_registry_rejects_unknown_and_duplicates():
     """Unknown names list the known ones; registering a name twice is an error."""
-    with pytest.raises(ValueError, match="unknown pipeline schedule 'pipedream'; known: 1f1b, gpipe, interleaved, zb"):
+    with pytest.raises(ValueError, match="unknown pipeline schedule 'pipedream'; known: 1f1b, dualpipev, gpipe, interleaved, zb"):
         build_schedule("pipedream", 4, 8)
     with pytest.raises(ValueError, match="already registered"):
         register_schedule("1f1b")(lambda p, m, v: [])

@@ -17,7 +17,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--etp", type=int, default=None, help="expert tensor parallel (default: tp)")
     g.add_argument("--zero", type=int, choices=(0, 1, 2, 3), default=None)
     g.add_argument("--fsdp", action="store_true", help="PyTorch FSDP full shard (= ZeRO-3)")
-    g.add_argument("--schedule", choices=("1f1b", "interleaved", "zb", "gpipe"), default=None)
+    g.add_argument("--schedule", choices=("1f1b", "interleaved", "zb", "gpipe", "dualpipev"), default=None,
+                   help="dualpipev: DeepSeek's DualPipe in its V form (two chunks per rank, vp=2)")
     g.add_argument("--global-batch", type=int, default=None, help="sequences per step, all replicas")
     g.add_argument("--no-sequence-parallel", action="store_true")
     g.add_argument("--tp-overlap", action="store_true", help="overlap TP collectives with GEMMs")
@@ -67,7 +68,7 @@ def plan_from_args(args, n_gpus: int) -> ParallelPlan:
         if n_gpus % (tp * pp * cp):
             raise ValueError(f"{n_gpus} GPUs are not divisible by tp*pp*cp = {tp}*{pp}*{cp}")
         dp = n_gpus // (tp * pp * cp)
-    vp = args.vp or 1
+    vp = args.vp or (2 if args.schedule == "dualpipev" else 1)
     mb = args.micro_batch or 1
     schedule = args.schedule or ("interleaved" if vp > 1 else "1f1b")
     gb = args.global_batch or (args.batch * dp if args.batch else dp * mb * max(pp, 1) * 4)

@@ -33,7 +33,7 @@ def add_parser(subparsers) -> None:
         p.add_argument(f"--{dim}", default=None, help=f"comma list of {dim} values (default: all valid)")
     p.add_argument("--micro-batch", default=None, help="comma list (default 1,2,4,8)")
     p.add_argument("--recompute", default=None, help="comma list of none,selective,full")
-    p.add_argument("--schedule", default=None, help="comma list of 1f1b,interleaved,zb,gpipe")
+    p.add_argument("--schedule", default=None, help="comma list of 1f1b,interleaved,zb,gpipe,dualpipev (default 1f1b,interleaved,zb)")
     p.add_argument("--tp-overlap", choices=("off", "on", "both"), default="off")
     p.add_argument("--tp-any", action="store_true", help="allow TP groups wider than a node")
     p.add_argument("--dtype", default="bf16")

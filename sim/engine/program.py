@@ -122,7 +122,7 @@ class Program:
 
 def _neighbour(sched: PipelineSchedule, stage: int, chunk: int, kind: str) -> tuple[int, int] | None:
     """(stage, chunk) that receives this task's output, or None at the model's ends (and for W)."""
-    p, last = sched.pp, sched.pp * sched.vp - 1
+    last = sched.pp * sched.vp - 1
     v = sched.virtual_stage(stage, chunk)
     if kind == "F" and v < last:
         v += 1
@@ -130,7 +130,7 @@ def _neighbour(sched: PipelineSchedule, stage: int, chunk: int, kind: str) -> tu
         v -= 1
     else:
         return None
-    return v % p, v // p
+    return sched.position(v)
 
 
 def build_program(sched: PipelineSchedule, cost: CostFn, p2p: Callable[[int, str], float] | float = 0.0,
@@ -175,8 +175,16 @@ def build_program(sched: PipelineSchedule, cost: CostFn, p2p: Callable[[int, str
             recv = (s, t.chunk, t.kind, t.microbatch)
             if receives:
                 pending.append((node, recv))
+            nxt = tasks[idx + 1] if idx + 1 < len(tasks) else None
+            if t.paired and t.kind == "F" and nxt is not None and nxt.paired and nxt.kind == "B" \
+                    and sched.virtual_stage(s, nxt.chunk) < last_virtual:
+                # an overlapped F&B pair starts as one unit: once both its inputs have arrived (DualPipe)
+                pending.append((node, (s, nxt.chunk, "B", nxt.microbatch)))
             done = []
-            for piece in c.comm:
+            # One half of an overlapped F&B pair (DualPipe): its blocking comm runs beside the pair's compute.
+            pieces = c.comm if not t.paired else tuple(
+                CommPiece(x.stream, x.seconds, "overlapped") if x.mode == "blocking" else x for x in c.comm)
+            for piece in pieces:
                 lane = piece.mode == "blocking" or not overlap
                 if lane:
                     node = prog.add(s, piece.stream, True, piece.seconds, False, f"{piece.stream} {tag}", [])
@@ -186,12 +194,14 @@ def build_program(sched: PipelineSchedule, cost: CostFn, p2p: Callable[[int, str
                     if receives:
                         pending.append((o, recv))
             done.append(node)
-            for piece in c.comm:
+            for piece in pieces:
                 if piece.mode == "async" and overlap:
                     finals.append(prog.add(s, piece.stream, False, piece.seconds, False,
                                            f"{piece.stream} {tag}", list(done)))
             target = _neighbour(sched, s, t.chunk, t.kind)
-            if target is not None:
+            if target is not None and target[0] == s:   # next virtual stage on this rank (V turn): no p2p
+                sends[(target[0], target[1], t.kind, t.microbatch)] = node
+            elif target is not None:
                 send = prog.add(s, "comm:pp", p2p_blocking, float(p2p_fn(s, t.kind)), False, f"send {tag}", list(done))
                 sends[(target[0], target[1], t.kind, t.microbatch)] = send
                 if p2p_blocking:

@@ -14,6 +14,7 @@ class Task:
     kind: str  # "F" | "B" | "W"
     microbatch: int
     chunk: int = 0  # model chunk (virtual stage) index on this rank, 0 unless interleaved
+    paired: bool = False  # runs as one half of an overlapped F&B pair (DualPipe): its comm hides behind the other
 
 
 @dataclass(frozen=True)
@@ -30,25 +31,60 @@ class PipelineSchedule:
     # "one micro-batch through all layers of the stage" (an interleaved chunk counts 1/vp).
     in_flight: tuple[float, ...]
 
+    layout: str = "loop"  # how chunks map to virtual stages (LAYOUTS)
+
     def virtual_stage(self, stage: int, chunk: int) -> int:
-        """Position of (stage, chunk) along the model: chunk c of rank s holds layers of virtual stage c*pp + s."""
-        return chunk * self.pp + stage
+        """Position of (stage, chunk) along the model (LAYOUTS[self.layout])."""
+        return LAYOUTS[self.layout](self.pp, self.vp, stage, chunk)
+
+    def position(self, v: int) -> tuple[int, int]:
+        """(stage, chunk) holding virtual stage v: the inverse of virtual_stage."""
+        return layout_position(self.layout, self.pp, self.vp, v)
+
+
+# Chunk layouts: (pp, vp, stage, chunk) -> virtual stage. "loop": chunk c of rank s is virtual stage c*pp + s
+# (Megatron interleaving; vp = 1 is the plain pipeline). "v": two chunks per rank in a V, rank s holding
+# virtual stages s and 2*pp-1-s (DualPipeV / "cut-in-half"): the first and last stages share rank 0.
+LAYOUTS: dict[str, Callable[[int, int, int, int], int]] = {
+    "loop": lambda pp, vp, s, c: c * pp + s,
+    "v": lambda pp, vp, s, c: s if c == 0 else 2 * pp - 1 - s,
+}
+
+
+def layout_position(layout: str, pp: int, vp: int, v: int) -> tuple[int, int]:
+    """(stage, chunk) of virtual stage v under `layout`."""
+    if layout == "v":
+        return (v, 0) if v < pp else (2 * pp - 1 - v, 1)
+    return v % pp, v // pp
 
 
 ScheduleFn = Callable[[int, int, int], list[list[Task]]]
 SCHEDULES: dict[str, ScheduleFn] = {}
+SCHEDULE_LAYOUT: dict[str, str] = {}
 
 
-def register_schedule(name: str) -> Callable[[ScheduleFn], ScheduleFn]:
+def register_schedule(name: str, layout: str = "loop") -> Callable[[ScheduleFn], ScheduleFn]:
     """Decorator adding a schedule function (pp, num_microbatches, vp) -> per-stage task lists."""
+    if layout not in LAYOUTS:
+        raise ValueError(f"unknown chunk layout {layout!r}; known: {', '.join(LAYOUTS)}")
 
     def deco(fn: ScheduleFn) -> ScheduleFn:
         if name in SCHEDULES:
             raise ValueError(f"pipeline schedule {name!r} is already registered")
         SCHEDULES[name] = fn
+        SCHEDULE_LAYOUT[name] = layout
         return fn
 
     return deco
+
+
+def virtual_stage(schedule: str, pp: int, vp: int, stage: int, chunk: int) -> int:
+    """Virtual stage (position along the model) of chunk `chunk` of rank `stage` under schedule `schedule`."""
+    return LAYOUTS[SCHEDULE_LAYOUT.get(schedule, "loop")](pp, vp, stage, chunk)
+
+
+# Schedules that split the backward into B (input grad) and W (weight grad) tasks.
+SPLIT_BACKWARD = {"zb", "dualpipev"}
 
 
 def peak_in_flight(tasks: tuple[Task, ...], vp: int, split_backward: bool) -> float:
@@ -97,4 +133,5 @@ def build_schedule(name: str, pp: int, num_microbatches: int, vp: int = 1) -> Pi
         stages=frozen,
         split_backward=split,
         in_flight=tuple(peak_in_flight(t, vp, split) for t in frozen),
+        layout=SCHEDULE_LAYOUT[name],
     )

@@ -8,7 +8,7 @@ from typing import Iterator
 
 from workloads.model import ModelConfig
 
-SCHEDULE_ORDER = ("1f1b", "interleaved", "zb", "gpipe")
+SCHEDULE_ORDER = ("1f1b", "interleaved", "zb", "gpipe", "dualpipev")
 # Raw plan: (gpus, tp, pp, dp, cp, ep, vp, schedule, micro_batch, zero, recompute, tp_overlap)
 RawPlan = tuple
 
@@ -99,6 +99,8 @@ def iter_raw(m: ModelConfig, space: SearchSpace, gpus: tuple[int, ...], global_b
                             if sched == "interleaved":
                                 vps = space.vp or divisors(L // pp)[1:]
                                 vps = tuple(v for v in vps if v > 1 and pp * v <= L)
+                            elif sched == "dualpipev":
+                                vps = (2,) if 2 * pp <= L else ()
                             else:
                                 vps = (1,)
                             for vp in vps:
@@ -106,7 +108,7 @@ def iter_raw(m: ModelConfig, space: SearchSpace, gpus: tuple[int, ...], global_b
                                     if global_batch % (dp * mb):
                                         continue
                                     nm = global_batch // (dp * mb)
-                                    if sched == "interleaved" and nm % pp:
+                                    if (sched == "interleaved" and nm % pp) or (sched == "dualpipev" and nm < 2 * pp):
                                         continue
                                     for zero in space.zero:
                                         for rc in space.recompute:
