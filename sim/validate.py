@@ -178,8 +178,8 @@ def _ne24(row: dict) -> Case:
     cfg = NE24_CONFIG.get(row["model"], {})
     tp_overlap = cfg.get("tp_overlap", tp > 1) and tp > 1
     recompute = cfg.get("recompute", "none")
-    notes += ["FP8 GEMMs (Transformer Engine), bf16 attention (cuDNN fused: TE's choice on Hopper); "
-              "DGX H100 (8x NDR 400 Gb/s)",
+    notes += ["FP8 GEMMs (Transformer Engine), bf16 attention in cuDNN's fused kernel (TE 1.6-1.8 attention.py "
+              "disables FlashAttention on sm90 when FusedAttention is available); DGX H100 (8x NDR 400 Gb/s)",
               f"recompute {recompute}, TP comm overlap {'on' if tp_overlap else 'off'}: "
               + (cfg["source"] if cfg else "NeMo launcher configs of 2024 (no recompute; userbuffers for TP>1)"),
               "distributed optimizer on (NeMo distributed_fused_adam)"]
