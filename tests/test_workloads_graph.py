@@ -239,3 +239,24 @@ def test_fp8_step_keeps_lm_head_in_bf16():
     fp8, bf16 = times("fp8"), times("bf16")
     assert fp8["head.logits"] == pytest.approx(bf16["head.logits"], rel=1e-9)
     assert fp8["attn.qkv"] < 0.8 * bf16["attn.qkv"]
+
+
+def test_context_parallel_ring_attention_is_load_balanced():
+    """Causal CP (2*cp chunks, rank i holds i and 2cp-1-i): each rank does s_loc*s/2 score pairs, as a causal
+    diagonal step plus cp-1 rectangles; timed that way it is much cheaper than one bottom-right-aligned
+    s_loc x s kernel (the last rank of an unbalanced split)."""
+    from hardware.catalog import get_device
+    from hardware.perf import attention_time, profile_for
+    from sim.timing import op_time
+    from workloads.ops import attention_flops
+    dev = get_device("h100-sxm")
+    prof = profile_for(dev)
+    s, cp, tp = 131072, 8, 4
+    g = build_step("llama2-7b", 1, s, tp=tp, cp=cp, sequence_parallel=True)
+    ops = [o for o in g.layers[0].ops if o.kind == "attention" and o.phase == "fwd"]
+    hq, s_loc = 32 // tp, s // cp
+    assert sum(o.flops for o in ops) == pytest.approx(attention_flops(1, hq, s_loc, s, 128, True, False))
+    ring = sum(op_time(o, dev, prof, "bf16").time_s for o in ops)
+    unbalanced = attention_time(dev, prof, 1, hq, hq, s_loc, s, 128, True).time_s
+    assert ring < 0.6 * unbalanced
+    assert any(o.name == "attn.cp_out_merge" for o in g.layers[0].ops)

@@ -138,6 +138,10 @@ def attention_block(sh: Shape, selective: bool = False) -> tuple[list[Op], list[
         core_f, core_bw, recompute = unfused_core(sh, selective)
         return _attention_ops(sh, nfwd, ag, qkv, rope_f, cp_f, core_f, proj, out_fwd, bda_fwd, bda_bwd, out_bwd,
                               cp_b, recompute, core_bw, rope_b, ag_in, rs_dgrad, nbwd, nadd)
+    if sh.cp > 1:
+        core_f, core_bw, recompute = ring_attention(sh, qkv_o + lse, selective)
+        return _attention_ops(sh, nfwd, ag, qkv, rope_f, cp_f, core_f, proj, out_fwd, bda_fwd, bda_bwd, out_bwd,
+                              cp_b, recompute, core_bw, rope_b, ag_in, rs_dgrad, nbwd, nadd)
     core = attention("attn.core", "fwd", cat, *dims, e=e, saved=qkv_o if selective else qkv_o + lse)
     core_b = attention("attn.core.bwd", "bwd", cat, *dims, e=e, kernels=3,
                        extra_bytes=2 * t * sh.hq * d * 4 + t * sh.hq * d * e)  # fp32 dq_accum, dO re-read
@@ -146,6 +150,43 @@ def attention_block(sh: Shape, selective: bool = False) -> tuple[list[Op], list[
 
     return _attention_ops(sh, nfwd, ag, qkv, rope_f, cp_f, [core], proj, out_fwd, bda_fwd, bda_bwd, out_bwd,
                           cp_b, recompute, [core_b], rope_b, ag_in, rs_dgrad, nbwd, nadd)
+
+
+def ring_attention(sh: Shape, saved: float, selective: bool) -> tuple[list[Op], list[Op], list[Op]]:
+    """Context-parallel attention as Megatron/TE run it: each rank holds 2 of 2*cp sequence chunks (i and
+    2cp-1-i) so causal work is balanced; cp steps of flash attention over the KV of one rank at a time.
+
+    Step 0 is the causal diagonal (s_loc x s_loc); each of the cp-1 others is one full rectangle of
+    s_loc x s_loc/2 pairs (all queries on half the keys, or half the queries on all keys): per rank
+    s_loc*s/2 pairs, half of a bottom-right-aligned s_loc x s kernel. Non-causal: cp full s_loc x s_loc
+    steps. Between steps the partial outputs are merged by their logsumexp (fp32 out accumulator), and in
+    backward dq accumulates in fp32 while dk, dv travel the ring. KV exchange: the cp comm ops.
+    """
+    e, d, cat, cp = sh.e, sh.d, "attention", sh.cp
+    s_loc, causal = sh.s_loc, sh.causal
+    heads = (sh.b, sh.hq, sh.hkv)
+    ring_kv = (cp - 1) * (s_loc // 2 if causal else s_loc)
+    diag = attention("attn.core", "fwd", cat, *heads, s_loc, s_loc, d, causal, e=e,
+                     saved=saved - sh.b * sh.hq * s_loc * 4 if selective else saved)
+    ring = attention("attn.core.ring", "fwd", cat, *heads, s_loc, ring_kv, d, False, e=e, kernels=cp - 1)
+    nq = sh.b * s_loc * sh.hq * d            # query/output elements on this rank
+    nkv = sh.b * s_loc * sh.hkv * d
+    merge = memory("attn.cp_out_merge", "fwd", cat, nq, (cp - 1) * nq * (e + 4 + 4) + nq * (4 + e), flops=4 * nq * cp,
+                   kernels=2 * (cp - 1) + 1, workspace=nq * 4)
+    extra = 2 * nq * 4 + nq * e
+    diag_b = attention("attn.core.bwd", "bwd", cat, *heads, s_loc, s_loc, d, causal, e=e, kernels=3, extra_bytes=extra)
+    ring_b = attention("attn.core.ring.bwd", "bwd", cat, *heads, s_loc, ring_kv, d, False, e=e, kernels=3 * (cp - 1),
+                       extra_bytes=(cp - 1) * extra)
+    # dq: fp32 accumulate per step; dk, dv: the partial sums received, added to, sent on (fp32 in TE)
+    accum = memory("attn.cp_grad_accum", "bwd", cat, nq + 2 * nkv, (cp - 1) * (3 * nq * 4 + 3 * 2 * nkv * 4),
+                   flops=(cp - 1) * (nq + 2 * nkv), kernels=2 * (cp - 1), workspace=(nq + 2 * nkv) * 4)
+    recompute = []
+    if selective:
+        recompute = [attention("recompute.attn.core", "bwd", "recompute", *heads, s_loc, s_loc, d, causal, e=e,
+                               backward=False),
+                     attention("recompute.attn.core.ring", "bwd", "recompute", *heads, s_loc, ring_kv, d, False, e=e,
+                               kernels=cp - 1, backward=False)]
+    return [diag, ring, merge], [diag_b, ring_b, accum], recompute
 
 
 def _attention_ops(sh, nfwd, ag, qkv, rope_f, cp_f, core_f, proj, out_fwd, bda_fwd, bda_bwd, out_bwd, cp_b,
