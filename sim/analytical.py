@@ -192,11 +192,11 @@ class AnalyticalModel:
             self._opt[key] = t
         return t
 
-    def _chunk(self, g, groups, gkey, pp: int, vp: int, v: int, tied_copy: bool = True) -> _Chunk:
+    def _chunk(self, g, groups, gkey, pp: int, vp: int, v: int, tied_copy: bool = True, layout: str = "loop") -> _Chunk:
         """Cost of virtual stage v (layers, + embedding on v=0, + head on the last; `tied_copy`: the last
         stage sits on another rank than the embedding, so it keeps its own copy of tied weights)."""
         last = pp * vp - 1
-        r = chunk_layers(len(self.kinds), pp * vp, v)
+        r = chunk_layers(len(self.kinds), pp, vp, v, layout)
         layers = Counter(self.kinds[r.start:r.stop])
         ckey = (g[0], gkey, tuple(sorted(layers.items())), v == 0, v == last,
                 self.model.tied_embeddings and pp > 1 and v == last and tied_copy)
@@ -235,8 +235,9 @@ class AnalyticalModel:
 
     def _stage_chunks(self, plan, g, groups, gkey, s):
         tied_copy = layout_position(SCHEDULE_LAYOUT[plan.schedule], plan.pp, plan.vp, plan.pp * plan.vp - 1)[0] != 0
+        layout = SCHEDULE_LAYOUT[plan.schedule]
         return [self._chunk(g, groups, gkey, plan.pp, plan.vp, virtual_stage(plan.schedule, plan.pp, plan.vp, s, c),
-                            tied_copy) for c in range(plan.vp)]
+                            tied_copy, layout) for c in range(plan.vp)]
 
     # --- public ---
     def check(self, plan: ParallelPlan) -> None:

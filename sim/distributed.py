@@ -28,6 +28,7 @@ from sim.zeroth_order import forward_workspace, perturb_time
 from sim.placement import EXPERT_ORDER, MEGATRON_ORDER, group_layout, plan_sizes
 from sim.plan import ParallelPlan, chunk_layers
 from sim.schedules import virtual_stage
+from sim.schedules.base import SCHEDULE_LAYOUT
 from sim.precision import POLICIES, PrecisionPolicy
 from sim.results import MemoryBreakdown, StepResult
 from sim.schedules import build_schedule
@@ -137,16 +138,15 @@ def _section_costs(sec: Section, dev, prof: PerfProfile, dtype: str, cluster, gr
     return fwd, bwd, wgt, comm, cats
 
 
-def _chunk_layers(graph: StepGraph, pp: int, vp: int, v: int) -> list[str]:
-    """Layer kinds of virtual stage v: a contiguous block (sizes differ by one when the chunks do not
-    divide the layers)."""
-    r = chunk_layers(len(graph.layer_kinds), pp * vp, v)
+def _chunk_layers(graph: StepGraph, pp: int, vp: int, v: int, layout: str) -> list[str]:
+    """Layer kinds of virtual stage v: a contiguous block (sim.plan.chunk_layers for uneven splits)."""
+    r = chunk_layers(len(graph.layer_kinds), pp, vp, v, layout)
     return list(graph.layer_kinds[r.start:r.stop])
 
 
 def _chunk_cost(graph, plan, dev, prof, dtype, cluster, groups, stage, chunk, split_w, cache) -> _ChunkCost:
     v, last = virtual_stage(plan.schedule, plan.pp, plan.vp, stage, chunk), plan.pp * plan.vp - 1
-    kinds = _chunk_layers(graph, plan.pp, plan.vp, v)
+    kinds = _chunk_layers(graph, plan.pp, plan.vp, v, SCHEDULE_LAYOUT[plan.schedule])
     sections = [(graph.layer(k), 1) for k in kinds]
     if v == 0:
         sections.append((graph.embedding, 1))

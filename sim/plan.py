@@ -8,19 +8,43 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sim.schedules import SCHEDULES, virtual_stage
+from sim.schedules import SCHEDULES
 
 RECOMPUTE = ("none", "selective", "full")
 OFFLOAD_TARGETS = ("none", "cpu", "nvme")
 
 
-def chunk_layers(n_layers: int, chunks: int, v: int) -> range:
-    """Layers of model chunk v when n_layers are split over `chunks` as evenly as possible.
+def stage_layer_counts(n_layers: int, pp: int) -> list[int]:
+    """Layers per pipeline rank when pp does not divide them: the middle ranks get one more and the
+    shortfall is taken from the ends inward (rank 0, rank pp-1, rank 1, ...), which also carry the
+    embedding and the LM head - Llama 3 405B's 126 layers on 16 stages: 7, 8 x 14, 7 (Llama 3 paper,
+    sec. 3.3.2)."""
+    base, rem = divmod(n_layers, pp)
+    counts = [base + (1 if rem else 0)] * pp
+    short = (pp - rem) if rem else 0
+    ends = [i // 2 if i % 2 == 0 else pp - 1 - i // 2 for i in range(pp)]
+    for r in ends[:short]:
+        counts[r] -= 1
+    return counts
 
-    When chunks do not divide the layers, some chunks hold one layer more (Megatron's uneven
-    pipeline split; e.g. Llama 3 405B's 126 layers over 16 stages).
+
+def chunk_layers(n_layers: int, pp: int, vp: int, v: int, layout: str = "loop") -> range:
+    """Layers of virtual stage v (model order) when n_layers are split over pp ranks x vp chunks.
+
+    Each rank's layers (stage_layer_counts) are split over its vp chunks as evenly as possible; the
+    chunks are laid along the model in virtual-stage order (`layout`: "loop" = chunk c of rank s is
+    virtual stage c*pp + s; "v" = DualPipeV's V).
     """
-    return range(v * n_layers // chunks, (v + 1) * n_layers // chunks)
+    from sim.schedules import layout_position
+    per_rank = stage_layer_counts(n_layers, pp)
+
+    def size(u: int) -> int:
+        s, c = layout_position(layout, pp, vp, u)
+        n = per_rank[s]
+        return (c + 1) * n // vp - c * n // vp
+
+    start = sum(size(u) for u in range(v))
+    return range(start, start + size(v))
 
 
 def _check_choice(label: str, value: str, known: tuple[str, ...]) -> None:
@@ -154,9 +178,7 @@ class ParallelPlan:
 
     def layers_per_stage(self, n_layers: int) -> int:
         """Most layers held by one pipeline rank (all its chunks)."""
-        vs = lambda s, c: virtual_stage(self.schedule, self.pp, self.vp, s, c)  # noqa: E731
-        return max(sum(len(chunk_layers(n_layers, self.pp * self.vp, vs(s, c))) for c in range(self.vp))
-                   for s in range(self.pp))
+        return max(stage_layer_counts(n_layers, self.pp))
 
     def validate(self, n_gpus: int, n_layers: int, n_heads: int, n_kv_heads: int | None = None,
                  n_experts: int = 0) -> None:
@@ -169,7 +191,7 @@ class ParallelPlan:
         if kv % self.tp:
             raise ValueError(f"tp={self.tp} does not divide {kv} KV heads (query groups)")
         chunks = self.pp * self.vp
-        if n_layers < chunks:
+        if n_layers < chunks or min(stage_layer_counts(n_layers, self.pp)) < self.vp:
             what = f"pp*vp = {self.pp}*{self.vp} = {chunks} chunks" if self.vp > 1 else f"pp={self.pp} stages"
             raise ValueError(f"{what} exceed the {n_layers} layers (each model chunk needs at least one layer)")
         per = self.dp * self.micro_batch

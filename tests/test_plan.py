@@ -80,8 +80,25 @@ def test_comm_modes_follow_overlap_flags():
 
 
 def test_uneven_split_spreads_layers_within_one():
-    """126 layers on 16 stages (Llama 3 405B): every layer once, chunk sizes differ by at most one."""
-    from sim.plan import chunk_layers
-    sizes = [len(chunk_layers(126, 16, v)) for v in range(16)]
-    assert sum(sizes) == 126 and max(sizes) - min(sizes) <= 1
-    assert [i for v in range(16) for i in chunk_layers(126, 16, v)] == list(range(126))
+    """126 layers on 16 stages (Llama 3 405B): every layer once, the first and last stage one layer short
+    (as Meta ran it, Llama 3 paper sec. 3.3.2), the rest 8."""
+    from sim.plan import chunk_layers, stage_layer_counts
+    assert stage_layer_counts(126, 16) == [7] + [8] * 14 + [7]
+    sizes = [len(chunk_layers(126, 16, 1, v)) for v in range(16)]
+    assert sizes == stage_layer_counts(126, 16)
+    assert [i for v in range(16) for i in chunk_layers(126, 16, 1, v)] == list(range(126))
+
+
+@pytest.mark.parametrize("layout,vp", [("loop", 2), ("loop", 4), ("v", 2)])
+def test_uneven_split_with_virtual_stages_keeps_each_rank_balanced(layout, vp):
+    """With interleaving (or DualPipeV's V), a rank's chunks add up to its stage count and cover the model once."""
+    from sim.plan import chunk_layers, stage_layer_counts
+    from sim.schedules import layout_position
+    pp, n = 16, 126
+    per_rank = [0] * pp
+    covered = []
+    for v in range(pp * vp):
+        r = chunk_layers(n, pp, vp, v, layout)
+        per_rank[layout_position(layout, pp, vp, v)[0]] += len(r)
+        covered += list(r)
+    assert covered == list(range(n)) and per_rank == stage_layer_counts(n, pp)
