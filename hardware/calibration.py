@@ -17,6 +17,7 @@ from typing import Callable, Iterable
 import numpy as np
 from scipy.optimize import least_squares
 
+from hardware.jsonl import iter_jsonl
 from hardware.perf import attention_time, gemm_time, memory_time
 from hardware.perf.gemm import is_aligned
 from hardware.perf.profile import PerfProfile
@@ -60,14 +61,8 @@ def is_eager_rmsnorm(rec: dict) -> bool:
 def load_microbench(path: str | Path) -> list[dict]:
     """Read and validate a microbenchmark JSONL; ValueError naming the line for bad JSON or missing fields."""
     records = []
-    for lineno, line in enumerate(Path(path).read_text().splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            rec = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"{path}:{lineno}: malformed JSON ({exc.msg})") from None
-        if not isinstance(rec, dict) or "kind" not in rec:
+    for lineno, rec in iter_jsonl(path):
+        if "kind" not in rec:
             raise ValueError(f"{path}:{lineno}: record needs a 'kind' field")
         kind = rec["kind"]
         if rec.get("oom") or "error" in rec:

@@ -17,10 +17,11 @@ Records: benchmarks/device/collectives.py JSONL ({"kind": "collective", "op", "d
 """
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, replace
 from pathlib import Path
+
+from hardware.jsonl import iter_jsonl
 
 from topologies.cluster import Cluster
 from topologies.collectives import busbw_factor, collective_time
@@ -38,20 +39,10 @@ EFF_RANGE, EFF_COARSE, EFF_FINE = (0.2, 1.0), 0.01, 0.0005
 def load_collectives(path: str | Path) -> tuple[list[dict], dict]:
     """(successful collective records of modelled ops, the coll_env record); one-line ValueError when unusable."""
     path = Path(path)
-    try:
-        lines = path.read_text().splitlines()
-    except OSError as exc:
-        raise ValueError(f"cannot read collective data {path}: {exc.strerror or exc}") from None
+    if not path.is_file():
+        raise ValueError(f"cannot read collective data {path}: no such file")
     recs, env = [], {}
-    for i, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            rec = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"{path}:{i}: not a JSON record ({exc.msg})") from None
-        if not isinstance(rec, dict):
-            raise ValueError(f"{path}:{i}: a record must be a JSON object")
+    for i, rec in iter_jsonl(path, bad_json="not a JSON record"):
         if rec.get("kind") == "coll_env":
             env = rec
         if rec.get("kind") != "collective" or "error" in rec or rec.get("op") not in MEASURED_OPS:
