@@ -68,3 +68,16 @@ def test_overflow_is_reported_not_failed(capsys):
                        "--seq-len", "4096", "--json")
     d = json.loads(out)
     assert code == 0 and d["fits_in_memory"] is False and d["memory_overflow_bytes"] > 100 * 2**30
+
+
+@pytest.mark.parametrize("extra", [(), ("--cluster", "dgx-h100", "--dp", "8", "--global-batch", "8")])
+def test_attention_kernel_flag_slows_hopper_attention(capsys, extra):
+    """--attention-kernel fa2 (2024 stacks) makes an attention-heavy H100 step slower than the native kernel."""
+    base = ("simulate", "--model", "llama3.2-1b", "--hardware", "h100", "--batch", "1", "--micro-batch", "1",
+            "--seq-len", "16384", "--json", *extra)
+    times = {}
+    for kernel in ("native", "fa2"):
+        code, out, _ = run(capsys, *base, "--attention-kernel", kernel)
+        assert code == 0
+        times[kernel] = json.loads(out)["step_time_s"]
+    assert times["fa2"] > 1.1 * times["native"]

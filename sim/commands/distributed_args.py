@@ -120,7 +120,8 @@ def simulate_with_engine(args, record_timeline: bool = False):
                           record_timeline=record_timeline,
                           precision=args.precision or ("pure-bf16" if args.optimizer_state_dtype == "bf16" else "megatron"),
                           overlap_slowdown=args.overlap_slowdown or OVERLAP_SLOWDOWN,
-                          delayed_update=args.delayed_update)
+                          delayed_update=args.delayed_update,
+                          attention_kernel=getattr(args, "attention_kernel", "native"))
     stages = [int(s) for s in args.trace_stages.split(",")] if args.trace_stages else None
     from sim.commands.simulate import load_user_profile
     result, engine = simulate_cluster(args.model, cluster, plan, opts, gpus=n_gpus,

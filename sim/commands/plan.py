@@ -59,7 +59,8 @@ def cluster_throughput(args):
     if name is None:
         raise ValueError(f"no usual cluster for {dev.name}; give --cluster")
     gbs = max(1, int(round(args.global_batch_tokens / args.seq_len)))
-    opts = ClusterOptions(seq_len=args.seq_len, kernels=args.kernels, dtype=args.dtype)
+    opts = ClusterOptions(seq_len=args.seq_len, kernels=args.kernels, dtype=args.dtype,
+                          attention_kernel=args.attention_kernel)
 
     def best(n: int):
         cluster = get_cluster(name, n)

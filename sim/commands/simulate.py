@@ -21,6 +21,9 @@ def add_step_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--kernels", choices=("fused", "eager"), default="fused",
                    help="fused: Megatron/TE kernels; eager: Hugging Face in PyTorch eager")
     p.add_argument("--profile", default=None, help="device perf profile JSON written by `roofsim calibrate`")
+    p.add_argument("--attention-kernel", choices=("native", "fa2", "triton-v1"), default="native",
+                   help="attention kernel class: native (the profile's own: cuDNN on Hopper), fa2 "
+                        "(FlashAttention-2 rates, also 2024 NeMo/TE stacks), triton-v1 (llm-foundry 2023)")
 
 
 def add_parser(subparsers) -> None:
@@ -43,7 +46,8 @@ def single_options(args):
     return StepOptions(batch=batch, seq_len=args.seq_len,
                        micro_batch=args.micro_batch if args.micro_batch is not None else batch,
                        recompute=args.recompute or "none", dtype=args.dtype,
-                       optimizer_state_dtype=args.optimizer_state_dtype or "fp32", kernels=args.kernels)
+                       optimizer_state_dtype=args.optimizer_state_dtype or "fp32", kernels=args.kernels,
+                       attention_kernel=getattr(args, "attention_kernel", "native"))
 
 
 def run_step(args):

@@ -38,6 +38,8 @@ def add_parser(subparsers) -> None:
     p.add_argument("--tp-any", action="store_true", help="allow TP groups wider than a node")
     p.add_argument("--dtype", default="bf16")
     p.add_argument("--precision", default="megatron")
+    p.add_argument("--attention-kernel", choices=("native", "fa2", "triton-v1"), default="native",
+                   help="attention kernel class (see roofsim simulate --help)")
     p.add_argument("--memory-budget", type=float, default=None, help="GiB per GPU a plan may use")
     p.add_argument("--price", type=float, default=None, help="USD per GPU-hour: adds cost per token")
     p.add_argument("--rank-by", choices=("throughput", "cost"), default="throughput")
@@ -83,7 +85,8 @@ def run(args) -> int:
                         schedule=_words(args.schedule, ("1f1b", "interleaved", "zb")),
                         tp_overlap={"off": (False,), "on": (True,), "both": (False, True)}[args.tp_overlap],
                         tp_any=args.tp_any)
-    opts = ClusterOptions(seq_len=args.seq_len, dtype=args.dtype, precision=args.precision)
+    opts = ClusterOptions(seq_len=args.seq_len, dtype=args.dtype, precision=args.precision,
+                          attention_kernel=args.attention_kernel)
     workdir = args.workdir or (str(Path(args.out).with_name(Path(args.out).name + ".parts")) if args.out else None)
     if args.resume and not workdir:
         raise ValueError("--resume needs --workdir or --out (where the interrupted sweep kept its shards)")
