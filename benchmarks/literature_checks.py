@@ -33,6 +33,26 @@ SWEPT = [
 LLAMA3 = [(8192, 64, 32, 0.43), (16384, 128, 16, 0.41)]
 
 
+# DeepSeek-V3 (technical report, sec. 3.2 and Table 1): 2,048 H800 on a multi-plane fat-tree, PP16 with
+# DualPipe, EP64 over 8 nodes, ZeRO-1 DP, no TP, FP8 GEMMs, seq 4096, batch ramped to 15,360. Pre-training
+# took 2.664M H800 GPU-hours for 14.8T tokens: 14.8e12 / (2.664e6 * 3600) = 1,543 tokens/s per GPU.
+DEEPSEEK_TOK_S_GPU = 14.8e12 / (2.664e6 * 3600)
+
+
+def deepseek_v3() -> None:
+    for sched, vp in (("dualpipev", 2), ("1f1b", 1)):
+        plan = ParallelPlan(tp=1, pp=16, dp=128, ep=64, vp=vp, schedule=sched, micro_batch=1, global_batch=15360,
+                            distributed_optimizer=True)
+        r, _ = simulate_cluster("deepseek-v3", "multiplane", plan, ClusterOptions(seq_len=4096, dtype="fp8"), gpus=2048)
+        pred = r.tokens_per_s / r.n_gpus
+        fit = "fits" if r.memory.fits else f"does NOT fit ({r.memory.peak / 2**30:.0f} GiB)"
+        print(f"| DeepSeek-V3 pre-training (report: 2.664M H800-hours / 14.8T tokens) | 2048 | pp16 ep64 dp128 "
+              f"{sched} | {pred:.0f} tok/s/GPU | {DEEPSEEK_TOK_S_GPU:.0f} tok/s/GPU | "
+              f"{(pred / DEEPSEEK_TOK_S_GPU - 1) * 100:+.1f}% | micro-batch 1 assumed; DualPipe as DualPipeV; "
+              f"MTP module not modelled; {fit} (FP8 activation caching, norm/MLA up-projection recompute "
+              f"not modelled) |")
+
+
 def main() -> int:
     print("| claim | GPUs | plan | predicted MFU | published MFU | error | assumptions |")
     print("|---|---|---|---|---|---|---|")
@@ -52,6 +72,7 @@ def main() -> int:
             fit = "fits" if r.memory.fits else f"does NOT fit ({r.memory.peak / 2**30:.0f} GiB)"
             print(f"| Llama 3 405B (Llama 3 paper, Table 4) | {n} | tp8 pp16 dp{dp} vp{vp} | {r.mfu * 100:.1f}% | "
                   f"{pub * 100:.0f}% | {(r.mfu / pub - 1) * 100:+.1f}% | vp not published; no recompute; {fit} |")
+    deepseek_v3()
     return 0
 
 

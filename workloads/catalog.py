@@ -158,6 +158,17 @@ for _m in (
            shared_ffn_hidden=20480, shared_expert_gate=True),
     # Nemotron-4 340B (Nvidia 2024 tech report Table 1; HF nvidia/Nemotron-4-340B-Base):
     # squared-ReLU MLP, LayerNorm (layernorm1p, with bias), RoPE, no linear biases, untied.
+    # DeepSeek-V3 (HF deepseek-ai/DeepSeek-V3 config.json; DeepSeek-V3 technical report): MLA, 61 layers, the
+    # first 3 dense, then DeepSeekMoE with 1 shared + 256 routed experts of 2048, 8 active. 671B parameters,
+    # 37B active (the report's counts; the multi-token-prediction module, 14B more, is not modelled).
+    _llama("deepseek-v3", 61, 7168, 128, 128, 18432, 129280, 163840, "HF deepseek-ai/DeepSeek-V3 config.json",
+           aliases=("deepseek-v3-base", "deepseek-r1"), head_dim=192, n_experts=256, top_k=8, moe_ffn_hidden=2048,
+           n_shared_experts=1, first_k_dense=3, kv_lora_rank=512, q_lora_rank=1536, qk_rope_head_dim=64,
+           v_head_dim=128),
+    # DeepSeek-V2-Lite (HF deepseek-ai/DeepSeek-V2-Lite): MLA without query compression, 15.7B / 2.4B active.
+    _llama("deepseek-v2-lite", 27, 2048, 16, 16, 10944, 102400, 163840, "HF deepseek-ai/DeepSeek-V2-Lite config.json",
+           head_dim=192, n_experts=64, top_k=6, moe_ffn_hidden=1408, n_shared_experts=2, first_k_dense=1,
+           kv_lora_rank=512, qk_rope_head_dim=64, v_head_dim=128),
     # Nemotron-3 8B / 22B as NeMo benchmarks them (NeMo 2.0 nemo/collections/llm/gpt/model/nemotron.py
     # Nemotron3Config8B/22B; NeMo-Framework-Launcher conf/training/nemotron/nemotron_{8b,22b}.yaml):
     # same block as Nemotron-4 (squared ReLU, layernorm1p, RoPE, no biases), MHA. NB vocab 256000 is

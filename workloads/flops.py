@@ -21,9 +21,10 @@ def matmul_params(model: ModelConfig | str, active: bool = True) -> int:
 
 
 def model_flops_per_token(model: ModelConfig | str, seq_len: int, causal: bool = False) -> float:
-    """PaLM MFU numerator per token: 6N + 12*L*n_heads*head_dim*seq_len (halved attention if causal)."""
+    """PaLM MFU numerator per token: 6N + 12*L*n_heads*head_dim*seq_len (halved attention if causal);
+    with MLA's wider query/key heads, 6*L*n_heads*(head_dim + v_head_dim)*seq_len."""
     m = get_model(model)
-    attn = 12.0 * m.n_layers * m.n_heads * m.head_dim * seq_len
+    attn = 6.0 * m.n_layers * m.n_heads * (m.head_dim + m.v_head_dim) * seq_len   # QK^T at head_dim, PV at v_head_dim
     return 6.0 * matmul_params(m) + (attn / 2 if causal else attn)
 
 

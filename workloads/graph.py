@@ -159,6 +159,12 @@ def _mlp_params(m: ModelConfig, ffn: int, shards: int, replicated_bias: bool = T
 
 
 def _attn_params(m: ModelConfig, tp: int) -> int:
+    if m.mla:   # down-projections and latent norms duplicated on every TP rank (Megatron-Core MLA)
+        heads, dq, r = m.n_heads // tp, m.head_dim, m.qk_rope_head_dim
+        q = (m.hidden * m.q_lora_rank + m.q_lora_rank + m.q_lora_rank * heads * dq) if m.q_lora_rank \
+            else m.hidden * heads * dq
+        kv = m.hidden * (m.kv_lora_rank + r) + m.kv_lora_rank + m.kv_lora_rank * heads * (dq - r + m.v_head_dim)
+        return q + kv + heads * m.v_head_dim * m.hidden
     width = m.q_dim + 2 * m.kv_dim
     p = m.hidden * width // tp + (width // tp if m.qkv_bias else 0)
     return p + m.q_dim * m.hidden // tp + (m.hidden if m.out_bias else 0)

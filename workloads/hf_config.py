@@ -56,7 +56,10 @@ FAMILIES: dict[str, Family] = {
     "gpt2": Family("layernorm", "learned", False, True, True, True, ffn_default_4h=True),
     "opt": Family("layernorm", "learned", False, True, True, True, position_offset=2),
     "gpt_neox": Family("layernorm", "rope", False, False, True, True),
+    "deepseek_v2": Family("rmsnorm", "rope", True, False, False, False),
+    "deepseek_v3": Family("rmsnorm", "rope", True, False, False, False),
 }
+DEEPSEEK = ("deepseek_v2", "deepseek_v3")
 
 # hidden_act / activation_function -> (activation for a gated MLP, for a plain MLP)
 _ACTS = {
@@ -128,6 +131,18 @@ def parse_hf_config(cfg: dict, path: str = "<config>") -> ModelConfig:
         raise r.fail("OPT with word_embed_proj_dim != hidden_size (project_in/out) is not supported")
     max_seq = r.int("max_seq", 2048)
     kw = {}
+    head_dim = r.int("head_dim")
+    n_kv_heads = r.int("n_kv_heads")
+    if model_type in DEEPSEEK:   # multi-head latent attention and DeepSeekMoE
+        rope, nope = r.int("qk_rope_head_dim", required=True), r.int("qk_nope_head_dim", required=True)
+        head_dim, n_kv_heads = rope + nope, n_heads
+        kw.update(kv_lora_rank=r.int("kv_lora_rank", required=True), q_lora_rank=r.int("q_lora_rank", 0) or 0,
+                  qk_rope_head_dim=rope, v_head_dim=r.int("v_head_dim", required=True))
+        n_routed = r.int("n_experts", 0)
+        if n_routed:
+            kw.update(n_experts=n_routed, top_k=r.int("top_k", required=True), moe_ffn_hidden=r.int("moe_ffn", ffn),
+                      n_shared_experts=r.int("n_shared_experts", 0), moe_layer_freq=r.int("moe_layer_freq", 1),
+                      first_k_dense=r.int("first_k_dense_replace", 0))
     n_experts = r.int("n_experts", 0) if model_type in ("mixtral", "qwen2_moe") else 0
     if n_experts:
         kw.update(n_experts=n_experts, top_k=r.int("top_k", required=True),
@@ -144,7 +159,7 @@ def parse_hf_config(cfg: dict, path: str = "<config>") -> ModelConfig:
             name=str(cfg.get("_name_or_path") or os.path.basename(os.path.dirname(os.path.abspath(path)))
                      or model_type),
             n_layers=r.int("n_layers", required=True), hidden=hidden, n_heads=n_heads,
-            n_kv_heads=r.int("n_kv_heads"), head_dim=r.int("head_dim"), ffn_hidden=ffn,
+            n_kv_heads=n_kv_heads, head_dim=head_dim, ffn_hidden=ffn,
             vocab=r.int("vocab", required=True), activation=activation, norm=fam.norm,
             position=fam.position, tied_embeddings=bool(r.get("tied", fam.tied)),
             qkv_bias=bias or fam.qkv_bias or bool(cfg.get("qkv_bias", False)), out_bias=bias,

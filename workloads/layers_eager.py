@@ -98,6 +98,8 @@ def attention_block(sh: Shape) -> tuple[list[Op], list[Op]]:
     if m.position == "alibi":
         raise ValueError("eager profile: ALiBi needs an attention bias, which SDPA's flash kernel lacks; "
                          "use kernels='fused'")
+    if m.mla:
+        raise ValueError("eager profile: multi-head latent attention (DeepSeek) is not modelled; use kernels='fused'")
     nf, nb = norm(sh, "attn.norm", "norm")
     q = _linear(sh, "attn.q_proj", cat, t, sh.hq * d, h, saved_input=n * e)
     k = _linear(sh, "attn.k_proj", cat, t, sh.hkv * d, h, saved_input=0.0)   # same input as q_proj

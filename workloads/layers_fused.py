@@ -319,8 +319,16 @@ def head(sh: Shape) -> tuple[list[Op], list[Op]]:
     return fwd, bwd
 
 
+def attention_for(sh: Shape, selective: bool = False) -> tuple[list[Op], list[Op]]:
+    """The model's attention block: multi-head latent attention (DeepSeek) or the usual one."""
+    if sh.model.mla:
+        from workloads.layers_mla import attention_block as mla_block
+        return mla_block(sh, selective)
+    return attention_block(sh, selective)
+
+
 def dense_layer(sh: Shape, selective: bool = False) -> tuple[list[Op], list[Op]]:
     """One dense transformer layer: attention block then MLP block (bwd in reverse)."""
-    af, ab = attention_block(sh, selective)
+    af, ab = attention_for(sh, selective)
     mf, mb = mlp_block(sh)
     return af + mf, mb + ab

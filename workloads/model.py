@@ -51,6 +51,11 @@ class ModelConfig:
     moe_layer_freq: int = 1               # every k-th layer (after first_k_dense) is MoE
     first_k_dense: int = 0                # the first k layers use the dense MLP
     capacity_factor: float | None = None  # None: dropless routing
+    # --- multi-head latent attention (DeepSeek-V2/V3; kv_lora_rank == 0: ordinary attention) ---
+    kv_lora_rank: int = 0                 # compressed KV latent width (plus qk_rope_head_dim shared rope key)
+    q_lora_rank: int = 0                  # compressed query width; 0: queries projected directly from h
+    qk_rope_head_dim: int = 0             # rotary part of each query/key head (head_dim = nope + rope)
+    v_head_dim: int | None = None         # value head width; None -> head_dim
     aliases: tuple[str, ...] = field(default=(), compare=False)
     source: str = field(default="", compare=False)
 
@@ -80,7 +85,26 @@ class ModelConfig:
             raise ValueError(f"model {self.name}: RMSNorm has no bias; set norm_bias=False")
         if self.n_positions is None:
             object.__setattr__(self, "n_positions", self.max_seq if self.position == "learned" else 0)
+        if self.v_head_dim is None:
+            object.__setattr__(self, "v_head_dim", self.head_dim)
+        self._check_mla()
         self._check_moe()
+
+    def _check_mla(self) -> None:
+        for key in ("kv_lora_rank", "q_lora_rank", "qk_rope_head_dim", "v_head_dim"):
+            v = getattr(self, key)
+            if not isinstance(v, int) or isinstance(v, bool) or v < 0:
+                raise ValueError(f"model {self.name}: {key} must be a non-negative integer, got {v!r}")
+        if not self.mla:
+            if self.q_lora_rank or self.qk_rope_head_dim or self.v_head_dim != self.head_dim:
+                raise ValueError(f"model {self.name}: q_lora_rank, qk_rope_head_dim and v_head_dim need "
+                                 "multi-head latent attention (kv_lora_rank > 0)")
+            return
+        if self.n_kv_heads != self.n_heads:
+            raise ValueError(f"model {self.name}: MLA expands its latent to every head; n_kv_heads must "
+                             f"equal n_heads ({self.n_heads})")
+        if not 0 < self.qk_rope_head_dim < self.head_dim or self.v_head_dim <= 0:
+            raise ValueError(f"model {self.name}: MLA needs 0 < qk_rope_head_dim < head_dim and v_head_dim > 0")
 
     def _check_moe(self) -> None:
         if self.n_experts < 0 or self.n_shared_experts < 0 or self.first_k_dense < 0:
@@ -123,6 +147,11 @@ class ModelConfig:
                      else "dense" for i in range(self.n_layers))
 
     @property
+    def mla(self) -> bool:
+        """True for multi-head latent attention (DeepSeek-V2/V3)."""
+        return self.kv_lora_rank > 0
+
+    @property
     def q_dim(self) -> int:
         """Width of the query projection output (n_heads * head_dim)."""
         return self.n_heads * self.head_dim
@@ -143,10 +172,23 @@ class ModelConfig:
 
     def attention_params(self) -> int:
         """Q, K, V, output projections (with biases) of one layer."""
+        if self.mla:
+            return self._mla_params()
         qkv = self.hidden * (self.q_dim + 2 * self.kv_dim)
         qkv += (self.q_dim + 2 * self.kv_dim) if self.qkv_bias else 0
         out = self.q_dim * self.hidden + (self.hidden if self.out_bias else 0)
         return qkv + out
+
+    def _mla_params(self) -> int:
+        """DeepSeek-V2 MLA: q down (+ RMSNorm) and up, or one q projection; KV down to the latent plus a
+        shared rope key, RMSNorm, up to per-head nope keys and values; output projection."""
+        h, heads, dq = self.hidden, self.n_heads, self.head_dim
+        nope = dq - self.qk_rope_head_dim
+        q = (h * self.q_lora_rank + self.q_lora_rank + self.q_lora_rank * heads * dq) if self.q_lora_rank \
+            else h * heads * dq
+        kv = h * (self.kv_lora_rank + self.qk_rope_head_dim) + self.kv_lora_rank \
+            + self.kv_lora_rank * heads * (nope + self.v_head_dim)
+        return q + kv + heads * self.v_head_dim * h
 
     def dense_layer_params(self) -> int:
         """One dense layer: two norms, attention, MLP."""

@@ -45,7 +45,7 @@ def get_profile(name: str) -> Profile:
 
 
 def _moe_layer(sh, selective=False):
-    af, ab = layers_fused.attention_block(sh, selective)
+    af, ab = layers_fused.attention_for(sh, selective)
     mf, mb = moe.moe_block(sh)
     return af + mf, mb + ab
 
