@@ -192,11 +192,12 @@ class AnalyticalModel:
             self._opt[key] = t
         return t
 
-    def _chunk(self, g, groups, gkey, pp: int, vp: int, v: int, tied_copy: bool = True, layout: str = "loop") -> _Chunk:
+    def _chunk(self, g, groups, gkey, pp: int, vp: int, v: int, tied_copy: bool = True, layout: str = "loop",
+               counts: tuple[int, ...] | None = None) -> _Chunk:
         """Cost of virtual stage v (layers, + embedding on v=0, + head on the last; `tied_copy`: the last
         stage sits on another rank than the embedding, so it keeps its own copy of tied weights)."""
         last = pp * vp - 1
-        r = chunk_layers(len(self.kinds), pp, vp, v, layout)
+        r = chunk_layers(len(self.kinds), pp, vp, v, layout, counts)
         layers = Counter(self.kinds[r.start:r.stop])
         ckey = (g[0], gkey, tuple(sorted(layers.items())), v == 0, v == last,
                 self.model.tied_embeddings and pp > 1 and v == last and tied_copy)
@@ -229,15 +230,16 @@ class AnalyticalModel:
     def _stages(self, plan: ParallelPlan) -> list[int]:
         """Stages whose costs differ: all of them unless every layer is the same kind."""
         p = plan.pp
-        if not self.homogeneous or len(self.kinds) % (p * plan.vp):
+        if not self.homogeneous or len(self.kinds) % (p * plan.vp) or plan.stage_layers:
             return list(range(p))   # mixed layer kinds or an uneven split: stages differ
         return sorted({0, p // 2, p - 1})
 
     def _stage_chunks(self, plan, g, groups, gkey, s):
         tied_copy = layout_position(SCHEDULE_LAYOUT[plan.schedule], plan.pp, plan.vp, plan.pp * plan.vp - 1)[0] != 0
         layout = SCHEDULE_LAYOUT[plan.schedule]
+        counts = plan.stage_layers and tuple(plan.stage_layers)
         return [self._chunk(g, groups, gkey, plan.pp, plan.vp, virtual_stage(plan.schedule, plan.pp, plan.vp, s, c),
-                            tied_copy, layout) for c in range(plan.vp)]
+                            tied_copy, layout, counts) for c in range(plan.vp)]
 
     # --- public ---
     def check(self, plan: ParallelPlan) -> None:
@@ -255,7 +257,8 @@ class AnalyticalModel:
         states = StateBytes(policy.weight_bytes, policy.grad_bytes, policy.optimizer_bytes)
         m = plan.num_microbatches
         peak = 0.0
-        for s in ({0, plan.pp - 1} if self.homogeneous else range(plan.pp)):
+        alike = self.homogeneous and not len(self.kinds) % (plan.pp * plan.vp) and not plan.stage_layers
+        for s in ({0, plan.pp - 1} if alike else range(plan.pp)):
             chunks = self._stage_chunks(plan, g, groups, gkey, s)
             params = sum(c.params for c in chunks)
             experts = sum(c.experts for c in chunks)
@@ -386,7 +389,7 @@ class AnalyticalModel:
                 opt_comm = 0.0
             per_stage[s] = (t, b_last, dp_exposed, dp_blocking, async_dp, opt, opt_comm, blocking_sum, dp_async)
         # weights of the stage types (homogeneous models: middle stages are all alike)
-        if self.homogeneous and p > 3:
+        if p > 3 and stages == sorted({0, p // 2, p - 1}):   # first, last, and one of p-2 alike middle stages
             weight = {0: 1, p - 1: 1, p // 2: p - 2}
         else:
             weight = {s: 1 for s in stages}

@@ -138,15 +138,16 @@ def _section_costs(sec: Section, dev, prof: PerfProfile, dtype: str, cluster, gr
     return fwd, bwd, wgt, comm, cats
 
 
-def _chunk_layers(graph: StepGraph, pp: int, vp: int, v: int, layout: str) -> list[str]:
+def _chunk_layers(graph: StepGraph, plan: ParallelPlan, v: int) -> list[str]:
     """Layer kinds of virtual stage v: a contiguous block (sim.plan.chunk_layers for uneven splits)."""
-    r = chunk_layers(len(graph.layer_kinds), pp, vp, v, layout)
+    n = len(graph.layer_kinds)
+    r = chunk_layers(n, plan.pp, plan.vp, v, SCHEDULE_LAYOUT[plan.schedule], plan.stage_counts(n))
     return list(graph.layer_kinds[r.start:r.stop])
 
 
 def _chunk_cost(graph, plan, dev, prof, dtype, cluster, groups, stage, chunk, split_w, cache) -> _ChunkCost:
     v, last = virtual_stage(plan.schedule, plan.pp, plan.vp, stage, chunk), plan.pp * plan.vp - 1
-    kinds = _chunk_layers(graph, plan.pp, plan.vp, v, SCHEDULE_LAYOUT[plan.schedule])
+    kinds = _chunk_layers(graph, plan, v)
     sections = [(graph.layer(k), 1) for k in kinds]
     if v == 0:
         sections.append((graph.embedding, 1))

@@ -28,15 +28,16 @@ def stage_layer_counts(n_layers: int, pp: int) -> list[int]:
     return counts
 
 
-def chunk_layers(n_layers: int, pp: int, vp: int, v: int, layout: str = "loop") -> range:
+def chunk_layers(n_layers: int, pp: int, vp: int, v: int, layout: str = "loop",
+                 counts: tuple[int, ...] | None = None) -> range:
     """Layers of virtual stage v (model order) when n_layers are split over pp ranks x vp chunks.
 
-    Each rank's layers (stage_layer_counts) are split over its vp chunks as evenly as possible; the
-    chunks are laid along the model in virtual-stage order (`layout`: "loop" = chunk c of rank s is
-    virtual stage c*pp + s; "v" = DualPipeV's V).
+    Each rank's layers (`counts`, default stage_layer_counts) are split over its vp chunks as evenly as
+    possible; the chunks are laid along the model in virtual-stage order (`layout`: "loop" = chunk c of
+    rank s is virtual stage c*pp + s; "v" = DualPipeV's V).
     """
     from sim.schedules import layout_position
-    per_rank = stage_layer_counts(n_layers, pp)
+    per_rank = list(counts) if counts else stage_layer_counts(n_layers, pp)
 
     def size(u: int) -> int:
         s, c = layout_position(layout, pp, vp, u)
@@ -103,6 +104,8 @@ class ParallelPlan:
     cp_overlap: bool = True  # context-parallel ring exchange overlapped with attention
     offload: OffloadPolicy = field(default_factory=OffloadPolicy)
     zeroth_order: bool = False  # MeZO/ZO2: forward only, two perturbed forwards per step
+    stage_layers: tuple[int, ...] | None = None  # layers per pipeline rank (Megatron's first/last-stage
+    #                                              layer flags, generalized); None: stage_layer_counts
 
     def __post_init__(self) -> None:
         for label in ("tp", "pp", "dp", "cp", "ep", "vp", "micro_batch", "global_batch"):
@@ -178,7 +181,11 @@ class ParallelPlan:
 
     def layers_per_stage(self, n_layers: int) -> int:
         """Most layers held by one pipeline rank (all its chunks)."""
-        return max(stage_layer_counts(n_layers, self.pp))
+        return max(self.stage_counts(n_layers))
+
+    def stage_counts(self, n_layers: int) -> tuple[int, ...]:
+        """Layers held by each pipeline rank: `stage_layers` if given, else stage_layer_counts."""
+        return tuple(self.stage_layers) if self.stage_layers else tuple(stage_layer_counts(n_layers, self.pp))
 
     def validate(self, n_gpus: int, n_layers: int, n_heads: int, n_kv_heads: int | None = None,
                  n_experts: int = 0) -> None:
@@ -191,7 +198,14 @@ class ParallelPlan:
         if kv % self.tp:
             raise ValueError(f"tp={self.tp} does not divide {kv} KV heads (query groups)")
         chunks = self.pp * self.vp
-        if n_layers < chunks or min(stage_layer_counts(n_layers, self.pp)) < self.vp:
+        if self.stage_layers is not None:
+            sl = tuple(self.stage_layers)
+            if len(sl) != self.pp or sum(sl) != n_layers or any(not isinstance(x, int) or x < 0 for x in sl):
+                raise ValueError(f"stage_layers {list(sl)} must give {self.pp} non-negative layer counts (one per "
+                                 f"pipeline rank) summing to the {n_layers} layers")
+            if self.vp > 1 and min(sl) < self.vp:
+                raise ValueError(f"stage_layers {list(sl)}: every rank needs at least vp={self.vp} layers (one per chunk)")
+        elif n_layers < chunks or min(stage_layer_counts(n_layers, self.pp)) < self.vp:
             what = f"pp*vp = {self.pp}*{self.vp} = {chunks} chunks" if self.vp > 1 else f"pp={self.pp} stages"
             raise ValueError(f"{what} exceed the {n_layers} layers (each model chunk needs at least one layer)")
         per = self.dp * self.micro_batch

@@ -51,11 +51,12 @@ def test_hf_config_import(tmp_path):
            "n_routed_experts": 256, "num_experts_per_tok": 8, "n_shared_experts": 1, "first_k_dense_replace": 3,
            "moe_layer_freq": 1, "kv_lora_rank": 512, "q_lora_rank": 1536, "qk_nope_head_dim": 128,
            "qk_rope_head_dim": 64, "v_head_dim": 128, "vocab_size": 129280, "max_position_embeddings": 163840,
-           "hidden_act": "silu", "tie_word_embeddings": False}
+           "hidden_act": "silu", "tie_word_embeddings": False, "num_nextn_predict_layers": 1}
     path = tmp_path / "config.json"
     path.write_text(json.dumps(cfg))
     m = parse_hf_config(cfg, str(path))
     assert m.n_params == get_model("deepseek-v3").n_params
+    assert m.n_params_mtp == get_model("deepseek-v3").n_params_mtp > 0
     with pytest.raises(ValueError, match="missing key kv_lora_rank"):
         parse_hf_config({k: v for k, v in cfg.items() if k != "kv_lora_rank"}, str(path))
 
@@ -65,3 +66,12 @@ def test_hf_config_import(tmp_path):
 def test_unsupported_combinations_say_so(kw, msg):
     with pytest.raises(ValueError, match=msg):
         build_step("deepseek-v2-lite", 1, 4096, **kw)
+
+
+def test_mtp_module_adds_one_layer_and_a_head_on_the_last_stage():
+    """DeepSeek-V3's checkpoint holds 685B: 671B + the MTP depth (11.6B) + its copies of embedding and head."""
+    m = get_model("deepseek-v3")
+    assert m.n_params + m.n_params_mtp + 2 * m.vocab * m.hidden == pytest.approx(685e9, rel=0.002)
+    g = build_step(m, 1, 4096, ep=64)
+    names = [o.name for o in g.head.ops]
+    assert "mtp0.proj" in names and "mtp0.head.logits" in names and "mtp0.attn.core" in names

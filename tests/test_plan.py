@@ -102,3 +102,24 @@ def test_uneven_split_with_virtual_stages_keeps_each_rank_balanced(layout, vp):
         per_rank[layout_position(layout, pp, vp, v)[0]] += len(r)
         covered += list(r)
     assert covered == list(range(n)) and per_rank == stage_layer_counts(n, pp)
+
+
+@pytest.mark.parametrize("layers,msg", [((8,) * 15 + (7,), "summing to the 126 layers"),
+                                        ((8,) * 15, "must give 16 non-negative layer counts"),
+                                        ((1,) + (8,) * 14 + (13,), "at least vp=2 layers")])
+def test_explicit_stage_layers_are_checked(layers, msg):
+    p = ParallelPlan(tp=8, pp=16, dp=1, vp=2 if 1 in layers else 1, schedule="interleaved" if 1 in layers else "1f1b",
+                     micro_batch=1, global_batch=32, stage_layers=layers)
+    with pytest.raises(ValueError, match=msg):
+        p.validate(128, 126, 128, 8)
+
+
+def test_explicit_stage_layers_move_work_between_ranks():
+    """Fewer layers on rank 0 (embedding + head there under DualPipeV) lowers its compute."""
+    from sim.distributed import ClusterOptions, simulate_cluster
+    base = dict(tp=1, pp=4, dp=2, vp=2, schedule="dualpipev", micro_batch=1, global_batch=16)
+    even = ParallelPlan(**base)
+    light = ParallelPlan(**base, stage_layers=(4, 10, 10, 8))
+    r0, e0 = simulate_cluster("llama3-8b", "dgx-h100", even, ClusterOptions(seq_len=2048), gpus=8)
+    r1, e1 = simulate_cluster("llama3-8b", "dgx-h100", light, ClusterOptions(seq_len=2048), gpus=8)
+    assert e1.compute_work[0] < e0.compute_work[0] and e1.compute_work[1] > e0.compute_work[1]

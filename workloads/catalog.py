@@ -160,11 +160,12 @@ for _m in (
     # squared-ReLU MLP, LayerNorm (layernorm1p, with bias), RoPE, no linear biases, untied.
     # DeepSeek-V3 (HF deepseek-ai/DeepSeek-V3 config.json; DeepSeek-V3 technical report): MLA, 61 layers, the
     # first 3 dense, then DeepSeekMoE with 1 shared + 256 routed experts of 2048, 8 active. 671B parameters,
-    # 37B active (the report's counts; the multi-token-prediction module, 14B more, is not modelled).
+    # 37B active (the report's counts); one multi-token-prediction depth (report sec. 2.2), counted apart
+    # (n_params_mtp, 11.6B; the checkpoint's 685B adds its copies of the shared embedding and head).
     _llama("deepseek-v3", 61, 7168, 128, 128, 18432, 129280, 163840, "HF deepseek-ai/DeepSeek-V3 config.json",
            aliases=("deepseek-v3-base", "deepseek-r1"), head_dim=192, n_experts=256, top_k=8, moe_ffn_hidden=2048,
            n_shared_experts=1, first_k_dense=3, kv_lora_rank=512, q_lora_rank=1536, qk_rope_head_dim=64,
-           v_head_dim=128),
+           v_head_dim=128, mtp_depth=1),
     # DeepSeek-V2-Lite (HF deepseek-ai/DeepSeek-V2-Lite): MLA without query compression, 15.7B / 2.4B active.
     _llama("deepseek-v2-lite", 27, 2048, 16, 16, 10944, 102400, 163840, "HF deepseek-ai/DeepSeek-V2-Lite config.json",
            head_dim=192, n_experts=64, top_k=6, moe_ffn_hidden=1408, n_shared_experts=2, first_k_dense=1,

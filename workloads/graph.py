@@ -22,7 +22,7 @@ from typing import Iterator
 
 from workloads.catalog import get_model
 from workloads.model import ModelConfig
-from workloads.ops import Op
+from workloads.ops import Op, memory
 from workloads.profiles import get_profile
 from workloads.shape import Shape
 
@@ -183,6 +183,26 @@ def _layer_params(m: ModelConfig, kind: str, sh: Shape) -> tuple[int, int]:
 
 # ---- building ----
 
+def _mtp_module(prof, sh: Shape, kind: str, prefix: str, selective: bool) -> tuple[list[Op], list[Op], int, int]:
+    """One multi-token-prediction depth (DeepSeek-V3 sec. 2.2): RMSNorm of the last hidden state and of the
+    next token's embedding, a 2h -> h projection, one transformer layer, the shared output head and its loss."""
+    from workloads.layers_fused import linear
+    n, e = sh.tsp * sh.h, sh.e
+    norms = memory(f"{prefix}norms", "fwd", "norm", 2 * n, 2 * (2 * n * e) + 2 * sh.tsp * 4, flops=8 * n,
+                   saved=2 * n * e + 2 * sh.tsp * 4, workspace=2 * n * e)
+    norms_b = memory(f"{prefix}norms.bwd", "bwd", "norm", 2 * n, 6 * n * e, flops=12 * n, kernels=4,
+                     workspace=2 * n * e)
+    proj = linear(sh, f"{prefix}proj", "mtp", sh.tsp, sh.h, 2 * sh.h, saved_input=2 * n * e)
+    lf, lb = prof.layers[kind](sh, selective)
+    hf, hb = prof.head(sh)
+    ren = lambda ops: [replace(op, name=prefix + op.name) for op in ops]  # noqa: E731
+    params, experts = _layer_params(sh.model, kind, sh)
+    params += 2 * sh.h * sh.h + 2 * sh.h
+    fwd = [norms, proj[0], *ren(lf), *ren(hf)]
+    bwd = [*ren(hb), *ren(lb), proj[1], proj[2], norms_b]
+    return fwd, bwd, params, experts
+
+
 def _section(kind: str, fwd: list[Op], bwd: list[Op], repeat: int, params: int, experts: int = 0,
              extra_workspace: float = 0.0) -> Section:
     ops = (*fwd, *bwd)
@@ -225,12 +245,18 @@ def _build(model: ModelConfig, micro_batch: int, seq_len: int, kernels: str, rec
         layers.append(_section(kind, fwd, bwd, kinds.count(kind), params, experts, alive))
     ef, eb = prof.embedding(sh)
     hf, hb = prof.head(sh)
+    mtp_params = mtp_experts = 0
+    for k in range(model.mtp_depth):   # DeepSeek-V3 MTP: norms, 2h -> h projection, one layer, shared head
+        f, b, mtp_params_k, mtp_experts_k = _mtp_module(prof, sh, kinds[-1], f"mtp{k}.", recompute == "selective")
+        hf, hb = hf + f, b + hb
+        mtp_params += mtp_params_k
+        mtp_experts += mtp_experts_k
     emb_params = sh.v * model.hidden + model.n_positions * model.hidden
     head_params = model.hidden * (2 if model.norm_bias else 1) + (0 if model.tied_embeddings
                                                                   else sh.v * model.hidden)
     return StepGraph(model, micro_batch, seq_len, kernels, recompute, sh.dtype, tp, cp, sh.sp, ep, etp,
                      causal, _section("embedding", ef, eb, 1, emb_params), tuple(layers),
-                     _section("head", hf, hb, 1, head_params), kinds)
+                     _section("head", hf, hb, 1, head_params + mtp_params, mtp_experts), kinds)
 
 
 def build_step(model: ModelConfig | str, micro_batch: int, seq_len: int, *, kernels: str = "fused",

@@ -137,7 +137,8 @@ def parse_hf_config(cfg: dict, path: str = "<config>") -> ModelConfig:
         rope, nope = r.int("qk_rope_head_dim", required=True), r.int("qk_nope_head_dim", required=True)
         head_dim, n_kv_heads = rope + nope, n_heads
         kw.update(kv_lora_rank=r.int("kv_lora_rank", required=True), q_lora_rank=r.int("q_lora_rank", 0) or 0,
-                  qk_rope_head_dim=rope, v_head_dim=r.int("v_head_dim", required=True))
+                  qk_rope_head_dim=rope, v_head_dim=r.int("v_head_dim", required=True),
+                  mtp_depth=r.int("num_nextn_predict_layers", 0) or 0)
         n_routed = r.int("n_experts", 0)
         if n_routed:
             kw.update(n_experts=n_routed, top_k=r.int("top_k", required=True), moe_ffn_hidden=r.int("moe_ffn", ffn),

@@ -56,6 +56,8 @@ class ModelConfig:
     q_lora_rank: int = 0                  # compressed query width; 0: queries projected directly from h
     qk_rope_head_dim: int = 0             # rotary part of each query/key head (head_dim = nope + rope)
     v_head_dim: int | None = None         # value head width; None -> head_dim
+    # --- multi-token prediction (DeepSeek-V3): extra modules predicting token i+1+k, trained with the model ---
+    mtp_depth: int = 0
     aliases: tuple[str, ...] = field(default=(), compare=False)
     source: str = field(default="", compare=False)
 
@@ -91,7 +93,7 @@ class ModelConfig:
         self._check_moe()
 
     def _check_mla(self) -> None:
-        for key in ("kv_lora_rank", "q_lora_rank", "qk_rope_head_dim", "v_head_dim"):
+        for key in ("kv_lora_rank", "q_lora_rank", "qk_rope_head_dim", "v_head_dim", "mtp_depth"):
             v = getattr(self, key)
             if not isinstance(v, int) or isinstance(v, bool) or v < 0:
                 raise ValueError(f"model {self.name}: {key} must be a non-negative integer, got {v!r}")
@@ -222,6 +224,16 @@ class ModelConfig:
     def n_params(self) -> int:
         """Total parameters, exact: embeddings, every layer, final norm, untied head."""
         return self.n_params_embedding + self._layers_params(False) + self.n_params_head
+
+    @property
+    def n_params_mtp(self) -> int:
+        """Multi-token prediction modules (not in n_params, as DeepSeek counts them apart): per depth two
+        RMSNorms, a 2h -> h projection and one transformer layer of the last layer's kind; embedding and
+        output head shared with the main model."""
+        if not self.mtp_depth:
+            return 0
+        layer = self.moe_layer_params() if self.layer_kinds()[-1] == "moe" else self.dense_layer_params()
+        return self.mtp_depth * (2 * self._norm_params() + 2 * self.hidden * self.hidden + layer)
 
     @property
     def n_params_active(self) -> int:

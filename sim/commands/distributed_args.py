@@ -20,6 +20,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--schedule", choices=("1f1b", "interleaved", "zb", "gpipe", "dualpipev"), default=None,
                    help="dualpipev: DeepSeek's DualPipe in its V form (two chunks per rank, vp=2)")
     g.add_argument("--global-batch", type=int, default=None, help="sequences per step, all replicas")
+    g.add_argument("--stage-layers", default=None,
+                   help="comma list of layers per pipeline rank (default: even, the ends one short when uneven)")
     g.add_argument("--no-sequence-parallel", action="store_true")
     g.add_argument("--tp-overlap", action="store_true", help="overlap TP collectives with GEMMs")
     g.add_argument("--no-dp-overlap", action="store_true")
@@ -38,7 +40,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def is_distributed(args) -> bool:
     return any(getattr(args, k, None) is not None for k in
-               ("cluster", "gpus", "global_batch", "zero", "schedule", "offload", *PLAN_INTS)) \
+               ("cluster", "gpus", "global_batch", "zero", "schedule", "offload", "stage_layers", *PLAN_INTS)) \
         or args.fsdp or args.zeroth_order
 
 
@@ -78,7 +80,16 @@ def plan_from_args(args, n_gpus: int) -> ParallelPlan:
                         micro_batch=mb, global_batch=gb, schedule=schedule,
                         recompute=args.recompute or "none", tp_overlap=args.tp_overlap,
                         dp_overlap=not args.no_dp_overlap, offload=_offload(args.offload),
-                        zeroth_order=args.zeroth_order)
+                        zeroth_order=args.zeroth_order, stage_layers=_stage_layers(args.stage_layers))
+
+
+def _stage_layers(text: str | None) -> tuple[int, ...] | None:
+    if not text:
+        return None
+    try:
+        return tuple(int(x) for x in text.split(","))
+    except ValueError:
+        raise ValueError(f"--stage-layers must be a comma list of integers, got {text!r}") from None
 
 
 def one_node(hardware: str, n: int):
