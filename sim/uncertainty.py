@@ -43,6 +43,9 @@ MIN_N = 5                     # fewer held-out samples than this: quantiles not 
 # the H200 session is the check), see docs/calibration.md.
 EXTRA_HALF_WIDTH = {
     "transferred": (0.10, 0.10),      # profile of another device (same fractions, own peaks)
+    "transferred_arch": (0.10, 0.35), # ... of another GPU generation. Set from: NeMo 25.02 on DGX B200 with the
+    #                                   H100 profile, dense steps 25-42% longer than predicted, and ZeRO-Offload's
+    #                                   V100 row (benchmarks/nemo_held_out.py, docs/offload.md)
     "small_m": (0.15, 0.15),          # GEMM m below the smallest calibrated m
     "misaligned": (0.30, 0.30),       # GEMM rows not 16-byte aligned: another cuBLAS kernel family
     "head_dim": (0.15, 0.50),         # set from: d=256 backward runs 1.5-1.7x the prediction (smaller tiles)
@@ -63,6 +66,18 @@ DEFAULT_RANGE = {"gemm_m_min": 1, "attn_s_min": 1024, "attn_s_max": 32768, "attn
                  "memory_bytes_min": 16 * 2**20}
 
 
+# Devices built on the same die (same SMs, tensor cores and caches; other memory, clocks or links): a
+# profile moves between them with the "transferred" width only.
+SILICON = {"h100-sxm": "gh100", "h100-pcie": "gh100", "h800": "gh100", "h200": "gh100",
+           "b200": "gb100", "gb200": "gb100", "a100-sxm-80gb": "ga100", "a100-sxm-40gb": "ga100",
+           "a100-pcie-80gb": "ga100"}
+
+
+def same_silicon(a: str, b: str) -> bool:
+    """True when devices `a` and `b` share a die (unknown devices share nothing)."""
+    return a in SILICON and SILICON.get(a) == SILICON.get(b)
+
+
 def calibrated_range(prof: PerfProfile) -> Mapping[str, float]:
     """Shapes the profile was fitted on (profile residuals["calibrated_range"], else the shared H100 file's)."""
     return prof.residuals.get("calibrated_range", DEFAULT_RANGE)
@@ -81,6 +96,8 @@ def log_band(kind: str, prof: PerfProfile, flags: Iterable[str] = ()) -> tuple[f
     flags = set(_check_flags(flags))
     if prof.transferred_from:
         flags.add("transferred")
+        if not same_silicon(prof.transferred_from, prof.device):
+            flags.add("transferred_arch")
     stats = prof.residuals.get(kind)
     if kind in PRIOR_KINDS:
         c, h = 0.0, PRIOR_KINDS[kind]
