@@ -131,7 +131,6 @@ def run_attention(torch, fh, name):
             except Exception as e:  # noqa: BLE001
                 rec["error"] = f"{type(e).__name__}: {str(e)[:200]}"
             emit(fh, rec)
-        del q, k, v, g
         torch.cuda.empty_cache()
         print("attn", case, flush=True)
 
