@@ -73,3 +73,15 @@ def test_analytical_tier_is_close_to_the_engine_and_not_optimistic():
     res, _ = simulate_cluster("llama3-70b", "dgx-h100-superpod", plan, opts, gpus=64)
     est = estimate("llama3-70b", "dgx-h100-superpod", plan, opts, gpus=64)
     assert res.step_time_s <= est.step_time_s <= 1.10 * res.step_time_s
+
+
+def test_v_turn_on_the_last_rank_needs_no_p2p():
+    """Chunk 0's output on the last rank feeds chunk 1 on the same rank: no send, and p2p cost is not paid there."""
+    from sim.engine.program import build_program
+    pp, m = 4, 8
+    sched = build_schedule("dualpipev", pp, m, 2)
+    prog = build_program(sched, lambda s, c, k: TaskCost(1.0), p2p=0.5)
+    sends = [prog.label[i] for i in range(len(prog)) if prog.label[i].startswith("send") and prog.stage[i] == pp - 1]
+    # the last rank sends chunk 1's forwards and chunk 0's backwards to rank pp-2, never F of chunk 0 or B of chunk 1
+    assert sends and not any(lab.endswith(".c0") and lab.startswith("send F") for lab in sends)
+    assert not any(lab.endswith(".c1") and lab.startswith("send B") for lab in sends)
