@@ -26,7 +26,8 @@ from functools import lru_cache
 from hardware.catalog import get_device
 from hardware.perf import profile_for
 from hardware.spec import canonical_dtype
-from sim.pipeline_formulas import BUBBLES, in_flight, paired_fraction, register_bubble  # noqa: F401 (re-exported)
+from sim.pipeline_formulas import (BUBBLES, in_flight, paired_fraction, register_bubble,  # noqa: F401
+                                   weighted_in_flight)
 from sim.plan import chunk_layers
 from sim.schedules import SPLIT_BACKWARD, layout_position, virtual_stage
 from sim.schedules.base import SCHEDULE_LAYOUT
@@ -265,6 +266,8 @@ class AnalyticalModel:
             saved = sum(c.saved for c in chunks)   # one micro-batch through the stage (in_flight's unit)
             ws = max(c.ws for c in chunks)
             infl = in_flight(plan.schedule, plan.pp, m, plan.vp, s)
+            if plan.schedule == "dualpipev" and saved > 0:   # its two chunks differ most (rank 0: head)
+                infl = weighted_in_flight(plan.schedule, plan.pp, m, plan.vp, s, tuple(c.saved for c in chunks))
             gm = plan_memory(plan, params, saved, infl, experts, g[3], states, transient=ws)
             peak = max(peak, gm.total)
         return peak

@@ -27,7 +27,7 @@ from sim.offload import offload_cost
 from sim.zeroth_order import forward_workspace, perturb_time
 from sim.placement import EXPERT_ORDER, MEGATRON_ORDER, group_layout, plan_sizes
 from sim.plan import ParallelPlan, chunk_layers
-from sim.schedules import virtual_stage
+from sim.schedules import peak_saved_bytes, virtual_stage
 from sim.schedules.base import SCHEDULE_LAYOUT
 from sim.precision import POLICIES, PrecisionPolicy
 from sim.results import MemoryBreakdown, StepResult
@@ -376,6 +376,10 @@ def _result(m, cl, dev, plan, opts, policy, graph, sched, chunks, eng, prof, off
         saved = sum(chunks[(s, c)].saved for c in range(plan.vp))   # one micro-batch through the stage
         ws = max(chunks[(s, c)].workspace for c in range(plan.vp))
         in_flight = sched.in_flight[s] if hasattr(sched, "in_flight") else nm
+        if plan.vp > 1 and saved > 0 and hasattr(sched, "stages"):   # chunks may differ (head, embedding)
+            peak = peak_saved_bytes(sched.stages[s], {c: chunks[(s, c)].saved for c in range(plan.vp)},
+                                    sched.split_backward)
+            in_flight = peak / saved
         layer_params = graph.layers[0].params
         transient = forward_workspace(graph) if plan.zeroth_order else ws
         gm = plan_memory(plan, params, saved, in_flight, experts, layer_params, states, transient=transient)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from sim.schedules import build_schedule
+from sim.schedules import build_schedule, peak_saved_bytes
 
 # --- pipeline formulas: a registry, one entry per schedule --------------------------------------
 BUBBLES: dict = {}
@@ -80,3 +80,18 @@ def in_flight(schedule: str, pp: int, m: int, vp: int, stage: int) -> float:
     if schedule == "dualpipev":
         return _built_in_flight(schedule, pp, m, vp)[stage]
     raise ValueError(f"no in-flight formula for schedule {schedule!r}")
+
+
+def weighted_in_flight(schedule: str, pp: int, m: int, vp: int, stage: int, saved: tuple[float, ...]) -> float:
+    """In-flight count equivalent to the exact peak when chunk c keeps saved[c] bytes per micro-batch
+    (peak bytes / sum of the chunks' bytes), from the built schedule."""
+    sched = _built(schedule, pp, m, vp)
+    total = sum(saved)
+    if total <= 0:
+        return 0.0
+    return peak_saved_bytes(sched.stages[stage], dict(enumerate(saved)), sched.split_backward) / total
+
+
+@lru_cache(maxsize=256)
+def _built(schedule: str, pp: int, m: int, vp: int):
+    return build_schedule(schedule, pp, m, vp)

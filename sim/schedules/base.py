@@ -104,6 +104,23 @@ def peak_in_flight(tasks: tuple[Task, ...], vp: int, split_backward: bool) -> fl
     return peak / vp
 
 
+def peak_saved_bytes(tasks: tuple[Task, ...], saved: dict[int, float], split_backward: bool) -> float:
+    """Peak bytes of activations alive on a stage when chunk c keeps saved[c] per micro-batch.
+
+    Counting each chunk with its own bytes matters when chunks differ: DualPipeV's rank 0 holds the
+    first chunk (many in flight) and the last one with the LM head (one or two in flight).
+    """
+    free_kind = "W" if split_backward else "B"
+    live = peak = 0.0
+    for t in tasks:
+        if t.kind == "F":
+            live += saved.get(t.chunk, 0.0)
+            peak = max(peak, live)
+        elif t.kind == free_kind:
+            live -= saved.get(t.chunk, 0.0)
+    return peak
+
+
 def _check_complete(stages: list[list[Task]], pp: int, m: int, vp: int, split: bool, name: str) -> None:
     """Each stage runs every (micro-batch, chunk) exactly once per kind; a bug here is the schedule's."""
     kinds = ("F", "B", "W") if split else ("F", "B")
