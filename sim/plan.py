@@ -102,6 +102,8 @@ class ParallelPlan:
     pp_overlap: bool = True  # p2p sends asynchronous
     fsdp_prefetch: bool = True  # next layer's all-gather overlapped with this layer
     cp_overlap: bool = True  # context-parallel ring exchange overlapped with attention
+    ep_overlap: bool = False  # expert all-to-all hidden behind other compute (Megatron's
+    #                           --overlap-moe-expert-parallel-comm, DeepEP-style); DualPipe pairs do it anyway
     offload: OffloadPolicy = field(default_factory=OffloadPolicy)
     zeroth_order: bool = False  # MeZO/ZO2: forward only, two perturbed forwards per step
     stage_layers: tuple[int, ...] | None = None  # layers per pipeline rank (Megatron's first/last-stage
@@ -173,7 +175,7 @@ class ParallelPlan:
         """
         flags = {"dp": (self.dp_overlap, "async"), "tp": (self.tp_overlap, "overlapped"),
                  "cp": (self.cp_overlap, "overlapped"), "fsdp": (self.fsdp_prefetch, "overlapped"),
-                 "ep": (False, "overlapped"), "pp": (self.pp_overlap, "async")}
+                 "ep": (self.ep_overlap, "overlapped"), "pp": (self.pp_overlap, "async")}
         if kind not in flags:
             raise ValueError(f"unknown comm kind {kind!r}; known: {', '.join(flags)}")
         on, mode = flags[kind]

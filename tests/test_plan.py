@@ -123,3 +123,15 @@ def test_explicit_stage_layers_move_work_between_ranks():
     r0, e0 = simulate_cluster("llama3-8b", "dgx-h100", even, ClusterOptions(seq_len=2048), gpus=8)
     r1, e1 = simulate_cluster("llama3-8b", "dgx-h100", light, ClusterOptions(seq_len=2048), gpus=8)
     assert e1.compute_work[0] < e0.compute_work[0] and e1.compute_work[1] > e0.compute_work[1]
+
+
+def test_ep_overlap_hides_the_expert_all_to_all():
+    """--ep-overlap turns the MoE all-to-all from blocking into overlapped comm: less exposed time."""
+    from sim.distributed import ClusterOptions, simulate_cluster
+    base = dict(tp=1, pp=1, dp=16, ep=8, micro_batch=1, global_batch=32)
+    opts = ClusterOptions(seq_len=4096)
+    a, _ = simulate_cluster("mixtral-8x7b", "dgx-h100-superpod", ParallelPlan(**base), opts, gpus=16)
+    b, _ = simulate_cluster("mixtral-8x7b", "dgx-h100-superpod", ParallelPlan(**base, ep_overlap=True), opts, gpus=16)
+    assert ParallelPlan(**base, ep_overlap=True).comm_mode("ep") == "overlapped"
+    assert b.breakdown.get("exposed_ep_comm", 0.0) < a.breakdown.get("exposed_ep_comm", 0.0)
+    assert b.step_time_s < a.step_time_s

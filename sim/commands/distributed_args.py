@@ -25,6 +25,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--no-sequence-parallel", action="store_true")
     g.add_argument("--tp-overlap", action="store_true", help="overlap TP collectives with GEMMs")
     g.add_argument("--no-dp-overlap", action="store_true")
+    g.add_argument("--ep-overlap", action="store_true", help="overlap the expert all-to-all with compute")
     g.add_argument("--offload", default=None,
                    help="comma list of what leaves the GPU: optimizer=cpu|nvme,params=cpu|nvme,"
                         "grads=cpu|nvme,activations=cpu")
@@ -79,7 +80,7 @@ def plan_from_args(args, n_gpus: int) -> ParallelPlan:
                         sequence_parallel=tp > 1 and not args.no_sequence_parallel,
                         micro_batch=mb, global_batch=gb, schedule=schedule,
                         recompute=args.recompute or "none", tp_overlap=args.tp_overlap,
-                        dp_overlap=not args.no_dp_overlap, offload=_offload(args.offload),
+                        dp_overlap=not args.no_dp_overlap, ep_overlap=args.ep_overlap, offload=_offload(args.offload),
                         zeroth_order=args.zeroth_order, stage_layers=_stage_layers(args.stage_layers))
 
 
