@@ -22,7 +22,7 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "ffn_hidden": ("intermediate_size", "n_inner", "ffn_dim"),
     "vocab": ("vocab_size",),
     "max_seq": ("max_position_embeddings", "n_positions", "max_seq_len"),
-    "act": ("hidden_act", "activation_function"),
+    "act": ("hidden_act", "hidden_activation", "activation_function"),
     "tied": ("tie_word_embeddings",),
     "n_experts": ("num_local_experts", "num_experts", "n_routed_experts"),
     "top_k": ("num_experts_per_tok", "moe_top_k"),
@@ -56,6 +56,14 @@ FAMILIES: dict[str, Family] = {
     "gpt2": Family("layernorm", "learned", False, True, True, True, ffn_default_4h=True),
     "opt": Family("layernorm", "learned", False, True, True, True, position_offset=2),
     "gpt_neox": Family("layernorm", "rope", False, False, True, True),
+    # Qwen3 (per-head q/k RMSNorms not modelled: 2*head_dim weights a layer), Gemma 1/2 (GeGLU, tied; Gemma 2's
+    # extra post-norms, logit soft-capping and sliding-window layers not modelled), Phi-3, StarCoder2.
+    "qwen3": Family("rmsnorm", "rope", True, False, False, False),
+    "qwen3_moe": Family("rmsnorm", "rope", True, False, False, False),
+    "gemma": Family("rmsnorm", "rope", True, True, False, False),
+    "gemma2": Family("rmsnorm", "rope", True, True, False, False),
+    "phi3": Family("rmsnorm", "rope", True, False, False, False),
+    "starcoder2": Family("layernorm", "rope", False, True, True, True),
     "deepseek_v2": Family("rmsnorm", "rope", True, False, False, False),
     "deepseek_v3": Family("rmsnorm", "rope", True, False, False, False),
 }
@@ -126,7 +134,7 @@ def parse_hf_config(cfg: dict, path: str = "<config>") -> ModelConfig:
     if act_name not in _ACTS or _ACTS[act_name][0 if fam.gated else 1] is None:
         raise r.fail(f"unsupported activation {act_name!r} for model_type {model_type}")
     activation = _ACTS[act_name][0 if fam.gated else 1]
-    bias = bool(cfg.get("enable_bias", cfg.get("attention_bias", fam.bias)))
+    bias = bool(cfg.get("enable_bias", cfg.get("use_bias", cfg.get("attention_bias", fam.bias))))
     if model_type == "opt" and cfg.get("word_embed_proj_dim", hidden) != hidden:
         raise r.fail("OPT with word_embed_proj_dim != hidden_size (project_in/out) is not supported")
     max_seq = r.int("max_seq", 2048)
@@ -144,7 +152,7 @@ def parse_hf_config(cfg: dict, path: str = "<config>") -> ModelConfig:
             kw.update(n_experts=n_routed, top_k=r.int("top_k", required=True), moe_ffn_hidden=r.int("moe_ffn", ffn),
                       n_shared_experts=r.int("n_shared_experts", 0), moe_layer_freq=r.int("moe_layer_freq", 1),
                       first_k_dense=r.int("first_k_dense_replace", 0))
-    n_experts = r.int("n_experts", 0) if model_type in ("mixtral", "qwen2_moe") else 0
+    n_experts = r.int("n_experts", 0) if model_type in ("mixtral", "qwen2_moe", "qwen3_moe") else 0
     if n_experts:
         kw.update(n_experts=n_experts, top_k=r.int("top_k", required=True),
                   moe_ffn_hidden=r.int("moe_ffn", ffn), moe_layer_freq=r.int("moe_freq", 1))
