@@ -18,7 +18,7 @@ def main(argv):
     dp = gpus // 16
     for schedule, vp in (("1f1b", 1), ("dualpipev", 2)):
         # rank 0 also holds the embedding, the LM head and the MTP module: fewer transformer layers there
-        plan = ParallelPlan(pp=16, dp=dp, ep=64, vp=vp, schedule=schedule, micro_batch=1, global_batch=gbs,
+        plan = ParallelPlan(pp=16, dp=dp, ep=min(64, dp), vp=vp, schedule=schedule, micro_batch=1, global_batch=gbs,
                             distributed_optimizer=True, stage_layers=(2,) + (4,) * 14 + (3,))
         res, engine = simulate_cluster("deepseek-v3", "multiplane", plan,
                                        ClusterOptions(seq_len=4096, dtype="fp8", record_timeline=bool(trace)),

@@ -135,3 +135,12 @@ def test_hf_config_errors_name_file(tmp_path, text, msg):
     with pytest.raises(ValueError, match=msg) as err:
         load_hf_config(str(path))
     assert str(path) in str(err.value) and "\n" not in str(err.value)
+
+
+def test_replace_head_dim_keeps_values_as_wide_as_keys():
+    """Without MLA v_head_dim follows head_dim, also through dataclasses.replace (examples derive models so)."""
+    import dataclasses
+    m = dataclasses.replace(get_model("llama3-8b"), head_dim=64)
+    assert m.v_head_dim == 64
+    with pytest.raises(ValueError, match="need multi-head latent attention"):
+        dataclasses.replace(get_model("llama3-8b"), q_lora_rank=512)

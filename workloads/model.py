@@ -87,8 +87,8 @@ class ModelConfig:
             raise ValueError(f"model {self.name}: RMSNorm has no bias; set norm_bias=False")
         if self.n_positions is None:
             object.__setattr__(self, "n_positions", self.max_seq if self.position == "learned" else 0)
-        if self.v_head_dim is None:
-            object.__setattr__(self, "v_head_dim", self.head_dim)
+        if self.v_head_dim is None or not self.mla:   # without MLA values are as wide as keys (also after
+            object.__setattr__(self, "v_head_dim", self.head_dim)   # dataclasses.replace changes head_dim)
         self._check_mla()
         self._check_moe()
 
@@ -98,8 +98,8 @@ class ModelConfig:
             if not isinstance(v, int) or isinstance(v, bool) or v < 0:
                 raise ValueError(f"model {self.name}: {key} must be a non-negative integer, got {v!r}")
         if not self.mla:
-            if self.q_lora_rank or self.qk_rope_head_dim or self.v_head_dim != self.head_dim:
-                raise ValueError(f"model {self.name}: q_lora_rank, qk_rope_head_dim and v_head_dim need "
+            if self.q_lora_rank or self.qk_rope_head_dim:
+                raise ValueError(f"model {self.name}: q_lora_rank and qk_rope_head_dim need "
                                  "multi-head latent attention (kv_lora_rank > 0)")
             return
         if self.n_kv_heads != self.n_heads:
