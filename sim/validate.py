@@ -188,13 +188,15 @@ def _ne24(row: dict) -> Case:
               "rate fits it within -20..+10% and NE24 is 13.0%)",
               f"recompute {recompute}, TP comm overlap {'on' if tp_overlap else 'off'}: "
               + (cfg["source"] if cfg else "NeMo launcher configs of 2024 (no recompute; userbuffers for TP>1)"),
-              "distributed optimizer on (NeMo distributed_fused_adam)"]
+              "distributed optimizer on (NeMo distributed_fused_adam) with bf16 gradients, reduce-scattered in bf16 "
+              "(optim.grad_sync_dtype=bf16 in NeMo-Framework-Launcher examples/training/*/h100/*.sh): 16 B/param"]
     if row["model"].startswith("Nemotron-") and "340" not in row["model"]:
         notes.append("vocab 256000 assumed (Nemotron tokenizer; the NeMo config leaves it out)")
     plan = ParallelPlan(tp=tp, pp=pp, dp=dp, cp=cp, vp=vp, schedule="interleaved" if vp > 1 else "1f1b",
                         sequence_parallel=tp > 1, micro_batch=mbs, global_batch=gbs, recompute=recompute,
                         distributed_optimizer=True, tp_overlap=tp_overlap)
-    return Case(model, "dgx-h100-superpod", plan, ClusterOptions(seq_len=seq, dtype="fp8", attention_kernel="fa2"),
+    return Case(model, "dgx-h100-superpod", plan, ClusterOptions(seq_len=seq, dtype="fp8", attention_kernel="fa2",
+                                                             precision="mixed"),
                 "tokens_per_s_per_gpu", float(m["tok/s/GPU"]), tuple(notes))
 
 
