@@ -216,11 +216,13 @@ def _mpt(row: dict) -> Case:
              "attention: llm-foundry's attn_impl triton (ALiBi), on H100 0.53 x FA2's rate: fitted on the "
              "MPT-13B 32k row (so that row is not an independent check); A100 rows: FA2-class",
              f"{'full activation checkpointing' if 'full' in row['recompute'] else 'no recompute'}",
-             "bf16 params and grads communicated, fp32 Adam (16 B/param)",
+             "Composer FSDP mixed_precision DEFAULT: bf16 params gathered, gradients reduced in fp32, fp32 master "
+             "+ Adam (policy 'megatron'; NB it also counts a persistent bf16 copy FSDP only gathers per unit: "
+             "+2 B/param/shard of memory)",
              f"cluster modelled as {cluster} (the source names GPUs and, for A100, RoCE 1600 Gb/s)"]
     plan = ParallelPlan(dp=n, zero=zero, fsdp=zero == 3, micro_batch=mbs, global_batch=gbs,
                         recompute="full" if "full" in row["recompute"] else "none")
-    return Case(model, cluster, plan, ClusterOptions(seq_len=seq, dtype=dtype, precision="mixed",
+    return Case(model, cluster, plan, ClusterOptions(seq_len=seq, dtype=dtype, precision="megatron",
                                                      attention_kernel="triton-v1"),
                 "tokens_per_s_per_gpu", float(m["tok/s/GPU"]), tuple(notes))
 
