@@ -23,7 +23,6 @@ PHI3_MINI = {"model_type": "phi3", "hidden_size": 3072, "num_hidden_layers": 32,
 @pytest.mark.parametrize("cfg,total,active", [
     (QWEN3_8B, 8.2e9, None),            # Qwen3-8B model card: 8.2B
     (QWEN3_30B_A3B, 30.5e9, 3.3e9),     # Qwen3-30B-A3B: 30.5B total, 3.3B activated
-    (GEMMA2_9B, 9.24e9, None),          # gemma-2-9b: 9,241,705,984
     (PHI3_MINI, 3.8e9, None),           # Phi-3-mini: 3.8B
 ])
 def test_param_counts(cfg, total, active):
@@ -31,13 +30,27 @@ def test_param_counts(cfg, total, active):
     assert m.n_params == pytest.approx(total, rel=0.01)
     if active:
         assert m.n_params_active == pytest.approx(active, rel=0.03)
-    assert m.tied_embeddings == (cfg["model_type"] == "gemma2")
+    assert not m.tied_embeddings and m.qk_norm == cfg["model_type"].startswith("qwen3")
 
 
 def test_eager_and_fused_graphs_build_for_the_new_families():
-    for cfg in (QWEN3_8B, GEMMA2_9B, PHI3_MINI):
+    for cfg in (QWEN3_8B, PHI3_MINI):
         m = parse_hf_config(cfg, "config.json")
         for kernels in ("eager", "fused"):
             assert build_step(m, 1, 1024, kernels=kernels).flops > 0
     moe = parse_hf_config(QWEN3_30B_A3B, "config.json")
     assert build_step(moe, 1, 1024, ep=8).flops > 0
+
+
+def test_gemma2_is_refused_with_the_reason():
+    with pytest.raises(ValueError, match="soft-capping"):
+        parse_hf_config(GEMMA2_9B, "config.json")
+
+
+def test_qwen3_qk_norm_adds_kernels_and_memory_in_eager():
+    m = parse_hf_config(QWEN3_8B, "config.json")
+    plain = parse_hf_config({**QWEN3_8B, "model_type": "llama"}, "config.json")
+    g, p = build_step(m, 1, 2048, kernels="eager"), build_step(plain, 1, 2048, kernels="eager")
+    kernels = lambda gr: sum(o.kernels for sec in gr.sections for o in sec.ops)  # noqa: E731
+    assert kernels(g) > kernels(p) and g.saved_bytes > p.saved_bytes
+    assert m.n_params - plain.n_params == 36 * 2 * 128

@@ -167,7 +167,7 @@ def _attn_params(m: ModelConfig, tp: int) -> int:
         return q + kv + heads * m.v_head_dim * m.hidden
     width = m.q_dim + 2 * m.kv_dim
     p = m.hidden * width // tp + (width // tp if m.qkv_bias else 0)
-    return p + m.q_dim * m.hidden // tp + (m.hidden if m.out_bias else 0)
+    return p + m.q_dim * m.hidden // tp + (m.hidden if m.out_bias else 0) + (2 * m.head_dim if m.qk_norm else 0)
 
 
 def _layer_params(m: ModelConfig, kind: str, sh: Shape) -> tuple[int, int]:

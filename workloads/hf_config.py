@@ -56,12 +56,12 @@ FAMILIES: dict[str, Family] = {
     "gpt2": Family("layernorm", "learned", False, True, True, True, ffn_default_4h=True),
     "opt": Family("layernorm", "learned", False, True, True, True, position_offset=2),
     "gpt_neox": Family("layernorm", "rope", False, False, True, True),
-    # Qwen3 (per-head q/k RMSNorms not modelled: 2*head_dim weights a layer), Gemma 1/2 (GeGLU, tied; Gemma 2's
-    # extra post-norms, logit soft-capping and sliding-window layers not modelled), Phi-3, StarCoder2.
+    # Qwen3 (per-head q/k RMSNorms), Gemma (GeGLU, tied; NB the sqrt(h) embedding scale is not modelled), Phi-3
+    # (fused qkv and gate_up in HF: modelled as separate GEMMs), StarCoder2.
     "qwen3": Family("rmsnorm", "rope", True, False, False, False),
     "qwen3_moe": Family("rmsnorm", "rope", True, False, False, False),
     "gemma": Family("rmsnorm", "rope", True, True, False, False),
-    "gemma2": Family("rmsnorm", "rope", True, True, False, False),
+    "gemma2": Family("rmsnorm", "rope", True, True, False, False),    # refused in parse_hf_config (soft-capping)
     "phi3": Family("rmsnorm", "rope", True, False, False, False),
     "starcoder2": Family("layernorm", "rope", False, True, True, True),
     "deepseek_v2": Family("rmsnorm", "rope", True, False, False, False),
@@ -138,7 +138,10 @@ def parse_hf_config(cfg: dict, path: str = "<config>") -> ModelConfig:
     if model_type == "opt" and cfg.get("word_embed_proj_dim", hidden) != hidden:
         raise r.fail("OPT with word_embed_proj_dim != hidden_size (project_in/out) is not supported")
     max_seq = r.int("max_seq", 2048)
-    kw = {}
+    kw = {"qk_norm": True} if model_type in ("qwen3", "qwen3_moe") else {}
+    if model_type == "gemma2":
+        raise r.fail("gemma2: attention logit soft-capping (Hugging Face runs it with eager s x s attention) and "
+                     "sliding-window layers are not modelled")
     head_dim = r.int("head_dim")
     n_kv_heads = r.int("n_kv_heads")
     if model_type in DEEPSEEK:   # multi-head latent attention and DeepSeekMoE

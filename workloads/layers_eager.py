@@ -36,11 +36,13 @@ def _linear(sh: Shape, name: str, cat: str, m: int, n: int, k: int, saved_input:
             gemm(f"{name}.wgrad", "bwd", cat, n, k, m, a_bytes=e, b_bytes=e, c_bytes=e, dtype=sh.dtype))
 
 
-def norm(sh: Shape, name: str, cat: str) -> tuple[Op, Op]:
-    """Eager RMSNorm (HF LlamaRMSNorm, fp32 upcast) or native LayerNorm: fwd and bwd ops."""
-    t, h, e = sh.t, sh.h, sh.e
+def norm(sh: Shape, name: str, cat: str, rows: int | None = None, width: int | None = None,
+         rms: bool = False) -> tuple[Op, Op]:
+    """Eager RMSNorm (HF LlamaRMSNorm, fp32 upcast) or native LayerNorm: fwd and bwd ops; `rows` x `width`
+    default to tokens x hidden (`rms`: RMSNorm whatever the model's layer norm is)."""
+    t, h, e = rows or sh.t, width or sh.h, sh.e
     n = t * h
-    if sh.model.norm == "layernorm":   # torch native_layer_norm: 1 fwd kernel, 2 bwd kernels
+    if sh.model.norm == "layernorm" and not rms:   # torch native_layer_norm: 1 fwd kernel, 2 bwd kernels
         w = h * e * (2 if sh.model.norm_bias else 1)
         return (memory(name, "fwd", cat, n, 2 * n * e + w + 8 * t, flops=8 * n, saved=n * e + 8 * t,
                        workspace=n * e),
@@ -113,9 +115,13 @@ def attention_block(sh: Shape) -> tuple[list[Op], list[Op]]:
     core_b = attention("attn.sdpa.bwd", "bwd", cat, *dims, e=e, kernels=3 + (2 if gqa else 0),
                        extra_bytes=2 * nq * 4 + nq * e + gqa)
     rope_f, rope_b = [], []
+    if m.qk_norm:   # Qwen3: q_norm / k_norm, LlamaRMSNorm over each head before rotary
+        (qnf, qnb), (knf, knb) = norm(sh, "attn.q_norm", cat, t * sh.hq, d, rms=True), \
+            norm(sh, "attn.k_norm", cat, t * sh.hkv, d, rms=True)
+        rope_f, rope_b = [qnf, knf], [knb, qnb]
     if m.position == "rope":
         (rqf, rqb), (rkf, rkb) = _rope(sh, "q", sh.hq), _rope(sh, "k", sh.hkv)
-        rope_f, rope_b = [rqf, rkf], [rkb, rqb]
+        rope_f, rope_b = [*rope_f, rqf, rkf], [rkb, rqb, *rope_b]
     add = _add("attn.residual", "fwd", "residual", n, e)
     grads_x = memory("attn.qkv.grad_add", "bwd", cat, n, 2 * 3 * n * e, flops=2 * n, kernels=2)
     fwd = [nf, q[0], k[0], v[0], *rope_f, core, o[0], add]

@@ -117,12 +117,19 @@ def attention_block(sh: Shape, selective: bool = False) -> tuple[list[Op], list[
     bda_fwd, bda_bwd = bias_dropout_add(sh, "attn.bda", "residual", m.out_bias)
 
     rope_f, rope_b = [], []
+    if m.qk_norm:                     # Megatron qk_layernorm: a fused RMSNorm over each q and k head
+        nqk = t * (sh.hq + sh.hkv) * d
+        rows = t * (sh.hq + sh.hkv) * 4
+        rope_f.append(memory("attn.qk_norm", "fwd", cat, nqk, 2 * nqk * e + rows, flops=4 * nqk, kernels=2,
+                             saved=nqk * e + rows, workspace=nqk * e))
+        rope_b.append(memory("attn.qk_norm.bwd", "bwd", cat, nqk, 3 * nqk * e + rows, flops=6 * nqk, kernels=4,
+                             workspace=nqk * e))
     if m.position == "rope":          # TE fused rotary on q and k (2 kernels); freqs fp32 [s, d]
         n = t * (sh.hq + sh.hkv) * d
-        rope_f = [memory("attn.rope", "fwd", cat, n, 2 * n * e + sh.s_loc * d * 4, flops=3 * n, kernels=2,
-                         workspace=n * e)]
+        rope_f += [memory("attn.rope", "fwd", cat, n, 2 * n * e + sh.s_loc * d * 4, flops=3 * n, kernels=2,
+                          workspace=n * e)]
         rope_b = [memory("attn.rope.bwd", "bwd", cat, n, 2 * n * e + sh.s_loc * d * 4, flops=3 * n,
-                         kernels=2, workspace=n * e)]
+                         kernels=2, workspace=n * e), *rope_b]
     cp_f, cp_b = [], []
     if sh.cp > 1:                     # TE cp_comm_type="all_gather"; the p2p ring moves the same bytes
         kv = sh.b * sh.s * 2 * sh.hkv * d * e

@@ -56,6 +56,7 @@ class ModelConfig:
     q_lora_rank: int = 0                  # compressed query width; 0: queries projected directly from h
     qk_rope_head_dim: int = 0             # rotary part of each query/key head (head_dim = nope + rope)
     v_head_dim: int | None = None         # value head width; None -> head_dim
+    qk_norm: bool = False                 # RMSNorm over each query and key head (Qwen3, OLMo 2)
     # --- multi-token prediction (DeepSeek-V3): extra modules predicting token i+1+k, trained with the model ---
     mtp_depth: int = 0
     aliases: tuple[str, ...] = field(default=(), compare=False)
@@ -179,7 +180,7 @@ class ModelConfig:
         qkv = self.hidden * (self.q_dim + 2 * self.kv_dim)
         qkv += (self.q_dim + 2 * self.kv_dim) if self.qkv_bias else 0
         out = self.q_dim * self.hidden + (self.hidden if self.out_bias else 0)
-        return qkv + out
+        return qkv + out + (2 * self.head_dim if self.qk_norm else 0)
 
     def _mla_params(self) -> int:
         """DeepSeek-V2 MLA: q down (+ RMSNorm) and up, or one q projection; KV down to the latent plus a
