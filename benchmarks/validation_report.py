@@ -70,6 +70,11 @@ def main(argv=None) -> int:
              "(`benchmarks/literature_checks.py`)\n\nThe sweep's best plan on the stated GPU count, or the "
              "published plan with the unpublished interleaving depth varied. Batch sizes marked assumed are "
              "ours.\n\n" + lit)
+    fa3 = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "attention_paper_check.py")],
+                         capture_output=True, text=True, check=True).stdout
+    text += ("\n## Held out: attention kernels against the FlashAttention-3 paper's H100 figures "
+             "(`benchmarks/attention_paper_check.py`)\n\nhead dim 128, non-causal, 16k tokens per batch; "
+             "predicted vs published TFLOP/s. Nothing fitted to these values.\n\n" + fa3)
     held = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "nemo_held_out.py")],
                           capture_output=True, text=True, check=True).stdout
     text += ("\n## Held out: newer NeMo runs on DGX B200 and DGX H100 (`benchmarks/nemo_held_out.py`)\n\n"
