@@ -2,7 +2,8 @@
 
 Usage: python benchmarks/attention_paper_check.py
 Shah et al. 2024 (FlashAttention-3), H100 80GB SXM5, head dim 128, non-causal, batch x seqlen = 16k tokens,
-hidden 2048 (16 heads): forward and backward TFLOP/s of FlashAttention-2 and cuDNN as labeled on the bars.
+hidden 2048 (16 heads): forward and backward TFLOP/s of FlashAttention-2 and cuDNN as labeled on the bars of the
+paper's figures (transcribed from the figure images; a misread label would show as one odd cell).
 FlashAttention-2 is our kernel "fa2" (two constants fitted on the FlashAttention README's fwd+bwd row only);
 cuDNN is the H100 profile's own attention ("native", fitted on today's torch SDPA). Nothing here was fitted.
 """
