@@ -29,6 +29,12 @@ BWD_KERNELS = 3   # preprocess (dO . O), main, dQ conversion
 # The backward redoes the forward's elementwise work per score (P = exp(S - lse)) and adds
 # dS = P * (dP - D): NB about twice the forward's non-matmul work (an assumption, not fitted).
 BWD_SCORE_WORK = 2.0
+# Backward kernels for head dims above 128 run smaller tiles (register and shared-memory pressure): their
+# tensor-core rate falls, linearly in d from 1 at d=128 to WIDE_HEAD_BWD_RATE at d=256 (constant above).
+# Fitted on the 24 d=256, s>=2048 backward records of data/measured/2026-11-23_h100/microbench.jsonl (torch
+# 2.11 SDPA, cuDNN); held out: the H200's 24 (benchmarks/perf_accuracy.py). Between 128 and 256 (MLA's 160-192,
+# Nemotron-4's 192) the interpolation is an assumption.
+WIDE_HEAD_BWD_RATE = 0.61
 MAX_SIMULATED_CTAS = 20000  # beyond this many CTAs the scheduling tail is negligible: use total / SMs
 MMA_ROWS = 16        # rows of one tensor-core MMA fragment (mma.sync m16)
 MAX_KV_SPLITS = 128  # FlashAttention-2 caps the split-KV factor at 128
@@ -70,6 +76,13 @@ def _makespan(work_per_tile: list[float], copies: int, sms: int) -> float:
     return max(loads)
 
 
+def wide_head_bwd_rate(d: int) -> float:
+    """Backward tensor-core rate factor of head dim d (1 up to 128, WIDE_HEAD_BWD_RATE from 256)."""
+    if d <= 128:
+        return 1.0
+    return 1.0 - (1.0 - WIDE_HEAD_BWD_RATE) * min(1.0, (d - 128) / 128)
+
+
 def _causal_pairs(sq: int, skv: int) -> float:
     """Exact (query, key) pairs a bottom-right aligned causal mask keeps."""
     offset = skv - sq
@@ -95,6 +108,7 @@ def attention_time(dev: DeviceSpec, prof: PerfProfile, b: int, hq: int, hkv: int
         tiles = math.ceil(skv / BLOCK_KV)
         work = _blocks_per_tile(tiles, BLOCK_KV, skv, sq, offset, along_q=False, causal=causal)
         per_score, frac, matmul = 10.0 * d + BWD_SCORE_WORK * prof.attn_score_flops, prof.attn_bwd_fraction, 10.0
+        frac *= wide_head_bwd_rate(d)
         overhead = prof.attn_bwd_tile_overhead
         latency = prof.gemm_latency_s + (BWD_KERNELS - 1) * prof.kernel_latency_s
     else:
