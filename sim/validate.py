@@ -185,7 +185,7 @@ def _ne24(row: dict) -> Case:
               "non-causal FLOP count NeMo/Megatron used in 2024, is within -6..+10% at that rate and 37-59% optimistic "
               "at today's; chosen on that table, not on these rows. NB the FA3 paper measured mid-2024 cuDNN near "
               "today's rate, so why the stack ran slower is not known (if that table counted causal FLOPs, today's "
-              "rate fits it within -20..+10% and NE24 is 13.6%)",
+              "rate fits it within -20..+10% and NE24 is 13.5%)",
               f"recompute {recompute}, TP comm overlap {'on' if tp_overlap else 'off'}: "
               + (cfg["source"] if cfg else "NeMo launcher configs of 2024 (no recompute; userbuffers for TP>1)"),
               "distributed optimizer on (NeMo distributed_fused_adam) with bf16 gradients, reduce-scattered in bf16 "
