@@ -76,11 +76,11 @@ def _makespan(work_per_tile: list[float], copies: int, sms: int) -> float:
     return max(loads)
 
 
-def wide_head_bwd_rate(d: int) -> float:
-    """Backward tensor-core rate factor of head dim d (1 up to 128, WIDE_HEAD_BWD_RATE from 256)."""
+def wide_head_bwd_rate(d: int, rate_at_256: float = WIDE_HEAD_BWD_RATE) -> float:
+    """Tensor-core rate factor of head dim d: 1 up to 128, `rate_at_256` from 256, linear between."""
     if d <= 128:
         return 1.0
-    return 1.0 - (1.0 - WIDE_HEAD_BWD_RATE) * min(1.0, (d - 128) / 128)
+    return 1.0 - (1.0 - rate_at_256) * min(1.0, (d - 128) / 128)
 
 
 def _causal_pairs(sq: int, skv: int) -> float:
@@ -115,6 +115,7 @@ def attention_time(dev: DeviceSpec, prof: PerfProfile, b: int, hq: int, hkv: int
         tiles = math.ceil(sq / BLOCK_Q)
         work = _blocks_per_tile(tiles, BLOCK_Q, sq, skv, offset, along_q=True, causal=causal)
         per_score, frac, matmul = 4.0 * d + prof.attn_score_flops, prof.attn_fwd_fraction, 4.0
+        frac *= wide_head_bwd_rate(d, prof.attn_wide_head_fwd_rate)
         overhead = prof.attn_fwd_tile_overhead
         latency = prof.gemm_latency_s
     copies, row_frac = b * hq, 1.0

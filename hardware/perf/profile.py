@@ -60,6 +60,9 @@ class PerfProfile:
     # of one 128x128 block of work: makes short and causal sequences (many short CTAs) slower.
     attn_fwd_tile_overhead: float
     attn_bwd_tile_overhead: float
+    # Forward tensor-core rate at head dim 256 relative to the model's (linear from 1 at d=128): 1 for kernels
+    # that keep their tiles (today's cuDNN, measured); FlashAttention-2 shrinks them (sim.kernel_choice).
+    attn_wide_head_fwd_rate: float = 1.0
     # Host (CPU) time to dispatch one kernel from eager PyTorch. Prior, not fitted (do_bench hides it);
     # the simulator compares the sum of these with the device time of a step.
     launch_overhead_s: float = 6e-6
@@ -129,7 +132,7 @@ class PerfProfile:
 
 
 _FRACTIONS = ("gemm_bandwidth_fraction", "misaligned_compute_efficiency", "misaligned_bandwidth_efficiency", "hbm_fraction", "reduction_fraction",
-              "softmax_fraction", "attn_fwd_fraction", "attn_bwd_fraction")
+              "softmax_fraction", "attn_fwd_fraction", "attn_bwd_fraction", "attn_wide_head_fwd_rate")
 _NON_NEGATIVE = ("gemm_l2_writeback", "tile_overhead", "gemm_latency_s", "kernel_latency_s", "attn_score_flops",
                  "attn_fwd_tile_overhead", "attn_bwd_tile_overhead", "launch_overhead_s")
 
