@@ -78,10 +78,11 @@ def main(argv=None) -> int:
     held = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "nemo_held_out.py")],
                           capture_output=True, text=True, check=True).stdout
     text += ("\n## Held out: newer NeMo runs on DGX B200 and DGX H100 (`benchmarks/nemo_held_out.py`)\n\n"
-             "NeMo 25.02 performance summary (FP8, published plans), added after every model choice here and "
-             "fitted on nothing. The B200 has no measured profile (H100 fractions transferred to its datasheet "
-             "peaks, no power-cap factor): dense models come out 25-42% optimistic there, the clearest sign that "
-             "a transferred profile is a guess. Calibrate a B200 (`roofsim calibrate`) before trusting it. The second "
+             "NeMo 25.02 performance summary (FP8, published plans), fitted on nothing. The B200 has no measured "
+             "profile: the H100's fractions on its datasheet peaks, tensor-core rates scaled by 0.655 to match one "
+             "published B200/H200 training ratio (benchmarks/b200_transfer_fit.py); before that scale these rows "
+             "were 25-42% optimistic for dense models (25% mean), after it 8.6%. Calibrate a B200 "
+             "(`roofsim calibrate`) before trusting it. The second "
              "table is NeMo's long-sequence LLAMA2-7B (FP8, H100, 8K-1M tokens, context parallel up to 32), "
              "attention-bound: with today's cuDNN attention rate (the H100 profile's own) the model is 37-59% "
              "optimistic beyond 8K, with FlashAttention-2-class rates (sim.kernel_choice, fitted on the FA2 README "

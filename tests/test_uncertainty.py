@@ -120,7 +120,7 @@ def test_whole_step_band_covers_measured_train_steps():
 
 def test_transfer_to_another_gpu_generation_widens_the_slow_side():
     """H100 profile on an H200 (same die): +-10%; on a B200 (another generation): the upside of step time
-    grows (held-out NeMo B200 steps ran 25-42% longer than predicted)."""
+    grows most (held-out NeMo B200 steps ran 25-42% longer than predicted before the B200 scale)."""
     from hardware.catalog import get_device
     from hardware.perf import profile_for
     from sim.uncertainty import log_band
@@ -128,4 +128,4 @@ def test_transfer_to_another_gpu_generation_widens_the_slow_side():
     b200 = profile_for(get_device("b200"))
     _, d_h, u_h = log_band("gemm m>=128", h200)
     _, d_b, u_b = log_band("gemm m>=128", b200)
-    assert u_b > u_h + 0.15 and u_b > d_b + 0.15
+    assert u_b > u_h + 0.15 and d_b > d_h and u_b > d_b
