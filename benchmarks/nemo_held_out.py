@@ -43,6 +43,29 @@ LONG = [(8, 8, 1, 2, 4, 1, 730), (16, 16, 2, 1, 8, 1, 660), (32, 32, 2, 1, 8, 2,
         (1024, 1024, 8, 1, 4, 32, 536)]
 
 
+# NeMo 25.04 on DGX-GB200 (same page, container 25.04; FP8): the rows that fit in one NVL72 NVLink domain.
+# (model, GPUs, GBS, MBS, seq, plan keywords, published tokens/s/GPU); FSDP=1 rows as ZeRO-3.
+GB200 = [("llama3-8b", 8, 128, 2, 8192, {}, 33099), ("llama3-70b", 64, 128, 1, 8192, {"zero": 3, "fsdp": True}, 4035),
+         ("nemotron-4-15b", 64, 256, 2, 4096, {}, 17809), ("mixtral-8x7b", 64, 256, 2, 4096, {"ep": 8}, 19275)]
+
+
+def gb200() -> list[float]:
+    from sim.commands.distributed_args import one_node
+    print("\n| system | model | GPUs | plan | published tok/s/GPU | predicted | error | fits |")
+    print("|---|---|---|---|---|---|---|---|")
+    errs = []
+    for model, n, gbs, mbs, seq, kw, pub in GB200:
+        plan = ParallelPlan(dp=n, micro_batch=mbs, global_batch=gbs, distributed_optimizer=True, **kw)
+        r, _ = simulate_cluster(model, one_node("gb200", n), plan, ClusterOptions(seq_len=seq, dtype="fp8"), gpus=n)
+        pred = r.tokens_per_s / r.n_gpus
+        errs.append(abs(pred / pub - 1))
+        label = ", ".join(f"{k}={v}" for k, v in kw.items()) or "dp only"
+        print(f"| GB200 NVL72 (one domain) | {model} | {n} | dp{n} {label} mbs{mbs} | {pub} | {pred:.0f} | "
+              f"{(pred / pub - 1) * 100:+.1f}% | {'yes' if r.memory.fits else 'NO'} |")
+    print(f"\nmean absolute error on GB200: {statistics.mean(errs) * 100:.1f}% over {len(errs)} rows")
+    return errs
+
+
 def nemo_flops_per_token(model: str, seq: int) -> float:
     """NeMo's model FLOPs per token for a Llama: 6 x non-embedding params + LM head + non-causal attention."""
     from workloads.catalog import get_model
@@ -98,6 +121,7 @@ def main() -> int:
               f"{err * 100:+.1f}% | {'yes' if r.memory.fits else 'NO'} |")
     for cl, e in errs.items():
         print(f"\nmean absolute error on {cl}: {statistics.mean(e) * 100:.1f}% over {len(e)} rows")
+    gb200()
     long_sequences()
     return 0
 

@@ -153,6 +153,8 @@ def _profile_path(dev: DeviceSpec) -> Path | None:
 TRANSFER_TENSOR_SCALE = {
     "b200": (0.655, "tensor-core fractions x0.655, set from a published B200/H200 GPT-1.3B training ratio "
                     "(1.55x, arXiv 2512.02189)"),
+    # same die as B200 (its 1,200 W shows in the higher datasheet peaks); held out: NeMo 25.04 GB200 rows
+    "gb200": (0.655, "tensor-core fractions x0.655 as for the B200 (same die; arXiv 2512.02189's B200/H200 ratio)"),
 }
 
 
