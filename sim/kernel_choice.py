@@ -30,7 +30,7 @@ HOPPER_OR_NEWER = {"h100-sxm", "h100-pcie", "h800", "h200", "b200", "gb200"}
 def _fa2_tiles(prof: PerfProfile) -> PerfProfile:
     return replace(prof, attn_fwd_tile_overhead=prof.attn_fwd_tile_overhead * FA2_TILE_OVERHEAD_SCALE,
                    attn_bwd_tile_overhead=prof.attn_bwd_tile_overhead * FA2_TILE_OVERHEAD_SCALE,
-                   attn_wide_head_fwd_rate=FA2_WIDE_HEAD_FWD_RATE)
+                   attn_wide_head_fwd_rate=FA2_WIDE_HEAD_FWD_RATE, attn_wide_head_padded=False)
 
 
 def _fa2(prof: PerfProfile, dev: DeviceSpec) -> PerfProfile:

@@ -42,11 +42,11 @@ def _gemm(op: Op, dev: DeviceSpec, prof: PerfProfile, compute_dtype: str) -> Ker
 
 @register("attention")
 def _attention(op: Op, dev: DeviceSpec, prof: PerfProfile, compute_dtype: str) -> KernelTime:
-    b, hq, hkv, sq, skv, d, causal = op.dims
+    b, hq, hkv, sq, skv, d, causal, mixed = op.dims
     # Flash attention runs in bf16/fp16 even in fp8 recipes (Transformer Engine default).
     dtype = "bf16" if compute_dtype in ("fp8", "bf16") else compute_dtype
     kt = attention_time(dev, prof, int(b), int(hq), int(hkv), int(sq), int(skv), int(d), bool(causal),
-                        dtype=dtype, backward=op.phase == "bwd" and op.category != "recompute")
+                        dtype=dtype, backward=op.phase == "bwd" and op.category != "recompute", mixed_width=bool(mixed))
     if op.kernels > 1:  # e.g. eager attention split into several kernels: add their launch floors
         kt = KernelTime(kt.time_s + (op.kernels - 1) * prof.kernel_latency_s, kt.bound, kt.flops, kt.bytes)
     return kt

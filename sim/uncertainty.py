@@ -161,7 +161,7 @@ def op_kind_and_flags(op, prof: PerfProfile) -> tuple[str, tuple[str, ...]]:
         m, n, k, _batch = (int(x) for x in op.dims)
         return gemm_kind(m), gemm_flags(prof, m, n, k, op.dtype if op.dtype in ("bf16", "fp16", "fp8") else "bf16")
     if op.kind == "attention":
-        _b, _hq, _hkv, sq, _skv, d, _causal = op.dims
+        _b, _hq, _hkv, sq, _skv, d, _causal, _mixed = op.dims
         return ("attn bwd" if op.phase == "bwd" else "attn fwd"), attention_flags(prof, int(sq), int(d))
     if op.kind == "memory":
         return "memory op", memory_flags(prof, op.bytes / max(op.kernels, 1))

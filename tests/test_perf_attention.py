@@ -54,3 +54,27 @@ def test_decode_is_latency_or_memory_bound(h100, prof):
     kt = attention_time(h100, prof, 1, 32, 8, 1, 4096, 128, causal=True)
     assert kt.bound in ("latency", "memory")
     assert kt.time_s >= prof.gemm_latency_s
+
+
+def test_wide_heads_run_the_padded_kernel(h100, prof):
+    """cuDNN-class kernels: d=160 costs what d=192 does, whose backward runs at the d=256 per-FLOP rate."""
+    def t(d, backward, p=prof, **kw):
+        return attention_time(h100, p, 4, 16, 16, 4096, 4096, d, causal=True, backward=backward, **kw).time_s
+    assert t(160, False) == pytest.approx(t(192, False))
+    assert t(160, True) == pytest.approx(t(192, True))
+    assert t(192, True) / 192 == pytest.approx(t(256, True) / 256, rel=0.1)   # per-score softmax work differs
+    assert t(128, True) / 128 < 0.75 * t(192, True) / 192
+    # MLA (q/k and v widths differ): its own kernels, the rate interpolated at the mean width
+    assert t(160, True, mixed_width=True) < 0.8 * t(160, True)
+
+
+def test_fa2_interpolates_wide_heads(h100, prof):
+    """FlashAttention-2 compiles kernels per width: no padding, d=160 strictly cheaper than d=192."""
+    from dataclasses import replace
+    fa2 = replace(prof, attn_wide_head_padded=False)
+    args = (h100, fa2, 4, 16, 16, 4096, 4096)
+    for backward in (False, True):
+        assert (attention_time(*args, 160, causal=True, backward=backward).time_s
+                < attention_time(*args, 192, causal=True, backward=backward).time_s)
+    with pytest.raises(ValueError, match="attn_wide_head_padded"):
+        replace(prof, attn_wide_head_padded="yes")

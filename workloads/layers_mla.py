@@ -88,9 +88,11 @@ def attention_block(sh: Shape, selective: bool = False) -> tuple[list[Op], list[
     lse = sh.b * heads * sh.s_loc * 4
     saved = (nq + nk + 2 * nv) * e + lse
     dims = (sh.b, heads, heads, sh.s_loc, sh.s, d_eff, sh.causal)
-    core = attention("attn.core", "fwd", cat, *dims, e=e, saved=saved - lse if selective else saved)
-    core_b = attention("attn.core.bwd", "bwd", cat, *dims, e=e, kernels=3, extra_bytes=2 * nq * 4 + nv * e)
-    recompute = [attention("recompute.attn.core", "bwd", "recompute", *dims, e=e, backward=False)] if selective else []
+    core = attention("attn.core", "fwd", cat, *dims, e=e, saved=saved - lse if selective else saved, mixed_width=True)
+    core_b = attention("attn.core.bwd", "bwd", cat, *dims, e=e, kernels=3, extra_bytes=2 * nq * 4 + nv * e,
+                       mixed_width=True)
+    recompute = ([attention("recompute.attn.core", "bwd", "recompute", *dims, e=e, backward=False, mixed_width=True)]
+                 if selective else [])
     proj = linear(sh, "attn.proj", cat, t, sh.h, heads * dv, saved_input=0.0)   # its input (o) is kept by attention
     pr_cf, pr_cb = fp8_casts(sh, "attn.proj", cat, t, sh.h, heads * dv, fused_input=False)
     out_fwd, out_bwd = _tp_out(sh, "attn.proj", cat)

@@ -57,7 +57,7 @@ def get_kind(name: str) -> OpKind:
 
 
 register_kind(OpKind("gemm", ("m", "n", "k", "batch"), "matrix multiply on tensor cores"))
-register_kind(OpKind("attention", ("b", "hq", "hkv", "sq", "skv", "d", "causal"), "fused attention"))
+register_kind(OpKind("attention", ("b", "hq", "hkv", "sq", "skv", "d", "causal", "mixed_width"), "fused attention"))
 register_kind(OpKind("memory", ("n_elements",), "bandwidth-bound kernels, time from bytes"))
 register_kind(OpKind("comm", ("collective", "group", "bytes"), "collective communication"))
 
@@ -121,10 +121,12 @@ def attention_flops(b: int, hq: int, sq: int, skv: int, d: int, causal: bool, ba
 
 def attention(name: str, phase: str, category: str, b: int, hq: int, hkv: int, sq: int, skv: int,
               d: int, causal: bool, *, e: float = 2, kernels: int = 1, saved: float = 0.0,
-              extra_bytes: float = 0.0, backward: bool | None = None) -> Op:
+              extra_bytes: float = 0.0, backward: bool | None = None, mixed_width: bool = False) -> Op:
     """Flash attention kernel(s): minimal IO (q,k,v,o,lse; bwd also dO, dq, dk, dv) plus `extra_bytes`.
 
     `backward` defaults to phase == "bwd"; a forward re-run for recompute passes backward=False.
+    mixed_width: q/k and v heads differ (MLA) and `d` is their mean; it picks the kernel's timing rule.
+    dims: (b, hq, hkv, sq, skv, d, causal, mixed_width).
     """
     q, kv, lse = b * sq * hq * d * e, b * skv * hkv * d * e, b * hq * sq * 4
     backward = phase == "bwd" if backward is None else backward
@@ -136,7 +138,7 @@ def attention(name: str, phase: str, category: str, b: int, hq: int, hkv: int, s
         ws = q + lse
     return Op(name, "attention", phase, category,
               attention_flops(b, hq, sq, skv, d, causal, backward), float(moved + extra_bytes),
-              (b, hq, hkv, sq, skv, d, bool(causal)), "bf16" if e == 2 else "fp32", kernels, 1,
+              (b, hq, hkv, sq, skv, d, bool(causal), bool(mixed_width)), "bf16" if e == 2 else "fp32", kernels, 1,
               float(saved), False, float(ws))
 
 

@@ -33,8 +33,15 @@ BWD_SCORE_WORK = 2.0
 # tensor-core rate falls, linearly in d from 1 at d=128 to WIDE_HEAD_BWD_RATE at d=256 (constant above).
 # Fitted on the 24 d=256, s>=2048 backward records of data/measured/2026-11-23_h100/microbench.jsonl (torch
 # 2.11 SDPA, cuDNN); held out: the H200's 24 (benchmarks/perf_accuracy.py). Between 128 and 256 (MLA's 160-192,
-# Nemotron-4's 192) the interpolation is an assumption.
+# Nemotron-4's 192) see wide_head_width.
 WIDE_HEAD_BWD_RATE = 0.61
+# Kernels with attn_wide_head_padded (cuDNN) compute head dims above 128 at the width rounded up to this, with the
+# backward at WIDE_HEAD_BWD_RATE: measured on H100 (data/measured/2026-11-23_h100_stack, benchmarks/
+# h100_stack_check.py) d=160 runs as long as d=192 (fwd) or 7% less (bwd), and d=192's backward as slowly per
+# FLOP as d=256's; the linear interpolation used before was 20-25% (d=192) and 33-39% (d=160) optimistic.
+# Chosen after seeing those rows (no constant fitted). MLA's 192/128 q-k/v widths (mixed_width) run cuDNN
+# kernels of their own that follow the linear interpolation at the mean width (bwd -7..-10%, fwd -1..-5%).
+WIDE_HEAD_GRANULE = 64
 MAX_SIMULATED_CTAS = 20000  # beyond this many CTAs the scheduling tail is negligible: use total / SMs
 MMA_ROWS = 16        # rows of one tensor-core MMA fragment (mma.sync m16)
 MAX_KV_SPLITS = 128  # FlashAttention-2 caps the split-KV factor at 128
@@ -83,6 +90,13 @@ def wide_head_bwd_rate(d: int, rate_at_256: float = WIDE_HEAD_BWD_RATE) -> float
     return 1.0 - (1.0 - rate_at_256) * min(1.0, (d - 128) / 128)
 
 
+def wide_head_width(d: int, padded: bool) -> tuple[int, bool]:
+    """(width the kernel computes at, whether its backward runs the wide-tile kernel at the d=256 rate)."""
+    if d <= 128 or not padded:
+        return d, False
+    return -(-d // WIDE_HEAD_GRANULE) * WIDE_HEAD_GRANULE, True
+
+
 def _causal_pairs(sq: int, skv: int) -> float:
     """Exact (query, key) pairs a bottom-right aligned causal mask keeps."""
     offset = skv - sq
@@ -94,8 +108,10 @@ def _causal_pairs(sq: int, skv: int) -> float:
 
 
 def attention_time(dev: DeviceSpec, prof: PerfProfile, b: int, hq: int, hkv: int, sq: int, skv: int, d: int,
-                   causal: bool, dtype: str = "bf16", backward: bool = False) -> KernelTime:
-    """Predicted time of flash attention forward (or its backward alone) for q [b,hq,sq,d], k/v [b,hkv,skv,d]."""
+                   causal: bool, dtype: str = "bf16", backward: bool = False, mixed_width: bool = False) -> KernelTime:
+    """Predicted time of flash attention forward (or its backward alone) for q [b,hq,sq,d], k/v [b,hkv,skv,d].
+
+    mixed_width: q/k and v heads differ in width (MLA) and d is their mean (see WIDE_HEAD_GRANULE)."""
     for name, v in (("b", b), ("hq", hq), ("hkv", hkv), ("sq", sq), ("skv", skv), ("d", d)):
         if int(v) != v or v < 1:
             raise ValueError(f"attention {name} must be a positive integer, got {v!r}")
@@ -104,17 +120,18 @@ def attention_time(dev: DeviceSpec, prof: PerfProfile, b: int, hq: int, hkv: int
     dtype = canonical_dtype(dtype)
     eb = DTYPE_BYTES[dtype]
     offset = skv - sq
+    d_run, wide = wide_head_width(d, prof.attn_wide_head_padded and not mixed_width)
     if backward:
         tiles = math.ceil(skv / BLOCK_KV)
         work = _blocks_per_tile(tiles, BLOCK_KV, skv, sq, offset, along_q=False, causal=causal)
-        per_score, frac, matmul = 10.0 * d + BWD_SCORE_WORK * prof.attn_score_flops, prof.attn_bwd_fraction, 10.0
-        frac *= wide_head_bwd_rate(d)
+        per_score, frac, matmul = 10.0 * d_run + BWD_SCORE_WORK * prof.attn_score_flops, prof.attn_bwd_fraction, 10.0
+        frac *= WIDE_HEAD_BWD_RATE if wide else wide_head_bwd_rate(d)
         overhead = prof.attn_bwd_tile_overhead
         latency = prof.gemm_latency_s + (BWD_KERNELS - 1) * prof.kernel_latency_s
     else:
         tiles = math.ceil(sq / BLOCK_Q)
         work = _blocks_per_tile(tiles, BLOCK_Q, sq, skv, offset, along_q=True, causal=causal)
-        per_score, frac, matmul = 4.0 * d + prof.attn_score_flops, prof.attn_fwd_fraction, 4.0
+        per_score, frac, matmul = 4.0 * d_run + prof.attn_score_flops, prof.attn_fwd_fraction, 4.0
         frac *= wide_head_bwd_rate(d, prof.attn_wide_head_fwd_rate)
         overhead = prof.attn_fwd_tile_overhead
         latency = prof.gemm_latency_s

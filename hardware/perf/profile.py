@@ -63,6 +63,10 @@ class PerfProfile:
     # Forward tensor-core rate at head dim 256 relative to the model's (linear from 1 at d=128): 1 for kernels
     # that keep their tiles (today's cuDNN, measured); FlashAttention-2 shrinks them (sim.kernel_choice).
     attn_wide_head_fwd_rate: float = 1.0
+    # Head dims between 128 and 256 run the wide kernel (hardware.perf.attention): width rounded up to a multiple
+    # of 64, backward at the d=256 rate. True for the profile's own kernels (cuDNN, measured at d=160/192);
+    # FlashAttention-2 compiles kernels per width (160, 192, 224) and interpolates instead (sim.kernel_choice).
+    attn_wide_head_padded: bool = True
     # Host (CPU) time to dispatch one kernel from eager PyTorch. Prior, not fitted (do_bench hides it);
     # the simulator compares the sum of these with the device time of a step.
     launch_overhead_s: float = 6e-6
@@ -87,6 +91,9 @@ class PerfProfile:
         for f in _NON_NEGATIVE:
             if not getattr(self, f) >= 0:
                 raise ValueError(f"profile {self.device}: {f} must not be negative, got {getattr(self, f)!r}")
+        if not isinstance(self.attn_wide_head_padded, bool):
+            raise ValueError(f"profile {self.device}: attn_wide_head_padded must be true or false, "
+                             f"got {self.attn_wide_head_padded!r}")
 
     def fraction(self, dtype: str) -> float:
         """Achievable fraction of dense peak for `dtype`, borrowing a sibling dtype's when not fitted."""
