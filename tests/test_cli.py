@@ -47,6 +47,7 @@ def test_json_contract(capsys):
       "--global-batch", "3", "--micro-batch", "2"], "global batch"),
     (["simulate", "--kernels", "bogus"], "kernels"),
     (["simulate", "--cluster", "dgx-h100", "--gpus", "8", "--hardware", "a100"], "contradicts"),
+    (["simulate", "--model", "megatron-gpt-22b", "--seq-len", "4096"], "2048 learned positions"),
 ])
 def test_bad_input_is_one_line_exit_2(capsys, argv, needle):
     code, out, err = run(capsys, *argv)
@@ -81,3 +82,11 @@ def test_attention_kernel_flag_slows_hopper_attention(capsys, extra):
         assert code == 0
         times[kernel] = json.loads(out)["step_time_s"]
     assert times["fa2"] > 1.1 * times["native"]
+
+
+@pytest.mark.parametrize("model, seq", [("megatron-gpt-22b", 2048), ("opt-13b", 2048), ("llama3-8b", 4096)])
+def test_default_seq_len_respects_learned_positions(capsys, model, seq):
+    """Without --seq-len a GPT-3/OPT-style model runs at its own context, not the 4096 default."""
+    code, out, _ = run(capsys, "simulate", "--model", model, "--json")
+    assert code == 0
+    assert json.loads(out)["config"]["seq_len"] == seq

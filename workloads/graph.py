@@ -231,7 +231,7 @@ def _build(model: ModelConfig, micro_batch: int, seq_len: int, kernels: str, rec
         raise ValueError(f"kernels={kernels!r} models one unsharded model replica (tp=cp=ep=etp=1); "
                          "use kernels='fused' for model parallelism")
     if seq_len > model.max_seq and model.position == "learned":
-        raise ValueError(f"seq_len {seq_len} exceeds the {model.n_positions} learned positions of {model.name}")
+        raise ValueError(f"seq_len {seq_len} exceeds the {model.max_seq} learned positions of {model.name}")
     sh = Shape(model, micro_batch, seq_len, tp, cp, sp, ep, etp, dtype, causal, dropout, prof.pad_vocab,
                attention)
     kinds = model.layer_kinds()

@@ -95,6 +95,8 @@ def placeholder_function(args):
 
 
 def build_plan(args):
+    from sim.commands.simulate import resolve_seq_len
+    resolve_seq_len(args)
     from dataclasses import replace
     from hardware.catalog import get_device
     from sim.capacity import memory_wall, plan_capacity

@@ -6,6 +6,7 @@ import json
 
 DEFAULT_MODEL = "llama3-8b"
 DEFAULT_HARDWARE = "h100-sxm"
+DEFAULT_SEQ_LEN = 4096
 
 
 def add_step_arguments(p: argparse.ArgumentParser) -> None:
@@ -13,7 +14,8 @@ def add_step_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", default=DEFAULT_MODEL, help="catalog name or path to a HF config.json")
     p.add_argument("--hardware", default=DEFAULT_HARDWARE, help="device name or device .yaml/.json")
     p.add_argument("--batch", type=int, default=None, help="sequences per optimizer step (per replica)")
-    p.add_argument("--seq-len", type=int, default=4096)
+    p.add_argument("--seq-len", type=int, default=None,
+                   help=f"tokens per sequence (default {DEFAULT_SEQ_LEN}, or the model's learned positions if fewer)")
     p.add_argument("--micro-batch", type=int, default=None)
     p.add_argument("--recompute", choices=("none", "selective", "full"), default=None)
     p.add_argument("--dtype", default="bf16", help="bf16 | fp16 | fp8 | fp32")
@@ -39,9 +41,19 @@ def add_parser(subparsers) -> None:
         pass
 
 
+def resolve_seq_len(args) -> int:
+    """--seq-len, else DEFAULT_SEQ_LEN capped at the model's learned position table (GPT-3, OPT: 2048)."""
+    if args.seq_len is None:
+        from workloads.catalog import get_model
+        m = get_model(args.model)
+        args.seq_len = min(DEFAULT_SEQ_LEN, m.max_seq) if m.position == "learned" else DEFAULT_SEQ_LEN
+    return args.seq_len
+
+
 def single_options(args):
     """StepOptions from parsed flags, with the built-in defaults filled in."""
     from sim.single import StepOptions
+    resolve_seq_len(args)
     batch = args.batch if args.batch is not None else 8
     return StepOptions(batch=batch, seq_len=args.seq_len,
                        micro_batch=args.micro_batch if args.micro_batch is not None else batch,
@@ -52,6 +64,7 @@ def single_options(args):
 
 def run_step(args):
     """Simulate what the flags describe: distributed when a cluster or plan is given."""
+    resolve_seq_len(args)
     try:
         from sim.commands import distributed_args
         if distributed_args.is_distributed(args):
