@@ -114,7 +114,7 @@ def gb200_nvl72() -> Cluster:
     """GB200 NVL72: 72 Blackwell GPUs in one NVLink5 domain (NVSwitch trays, NVLS), one 400G NIC per GPU."""
     up = ScaleUp("switch", 900 * GB, NVLINK_EFFICIENCY["blackwell"], nvls=True)
     so = ScaleOut("rail_optimized", link_bandwidth=400 * GBIT, radix=64)
-    return Cluster(name="gb200-nvl72", device="b200", arch="blackwell", nodes=1, gpus_per_node=72,
+    return Cluster(name="gb200-nvl72", device="gb200", arch="blackwell", nodes=1, gpus_per_node=72,
                    scale_up=up, scale_out=so, nics_per_node=72, sources={
                        "nvlink": "NVIDIA GB200 NVL72 spec: NVLink5 1.8 TB/s bidirectional per GPU = 900 GB/s/dir, "
                                  "130 TB/s per rack",
