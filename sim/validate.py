@@ -342,8 +342,13 @@ def load_rows(path: str | Path | None = None) -> list[dict]:
 
 def validate(path=None, sources=("MLM21", "MLM22+KOR", "MPT", "NE24", "KOR-Fig1", "FA")) -> list[RowResult]:
     """Run every row of the chosen sources; rows of other sources are listed as not attempted."""
+    rows = load_rows(path)
+    known = sorted({row["src"] for row in rows})
+    unknown = [s for s in sources if s not in known]
+    if unknown:
+        raise ValueError(f"unknown validation source(s) {', '.join(unknown)}; the file has: {', '.join(known)}")
     out = []
-    for row in load_rows(path):
+    for row in rows:
         if row["src"] not in sources:
             out.append(RowResult(row["src"], f"{row['model']}", row["metric"], None, None,
                                  reason="not a step-throughput row (checked elsewhere or not yet)"))

@@ -48,6 +48,7 @@ def test_json_contract(capsys):
     (["simulate", "--kernels", "bogus"], "kernels"),
     (["simulate", "--cluster", "dgx-h100", "--gpus", "8", "--hardware", "a100"], "contradicts"),
     (["simulate", "--model", "megatron-gpt-22b", "--seq-len", "4096"], "2048 learned positions"),
+    (["validate", "--sources", "NOPE"], "unknown validation source"),
 ])
 def test_bad_input_is_one_line_exit_2(capsys, argv, needle):
     code, out, err = run(capsys, *argv)
