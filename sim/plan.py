@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 
 from sim.schedules import SCHEDULES
 
-RECOMPUTE = ("none", "selective", "full")
 OFFLOAD_TARGETS = ("none", "cpu", "nvme")
 
 
@@ -122,7 +121,8 @@ class ParallelPlan:
             raise ValueError(f"fsdp is ZeRO-3; it contradicts zero={self.zero}")
         if self.schedule not in SCHEDULES:
             raise ValueError(f"unknown pipeline schedule {self.schedule!r}; known: {', '.join(sorted(SCHEDULES))}")
-        _check_choice("recompute", self.recompute, RECOMPUTE)
+        from workloads.recompute import check
+        check(self.recompute)
         if self.recompute_layers is not None:
             if self.recompute != "full":
                 raise ValueError(f"recompute_layers={self.recompute_layers} needs recompute='full'")

@@ -43,7 +43,7 @@ def test_moe_plan_ok_and_expert_dp():
     (dict(schedule="dualpip"), "unknown pipeline schedule 'dualpip'; known:"),
     (dict(zero=4), "zero stage"),
     (dict(fsdp=True, zero=2), "contradicts zero=2"),
-    (dict(recompute="half"), "recompute='half'"),
+    (dict(recompute="half"), "got 'half'"),
     (dict(recompute_layers=2), "needs recompute='full'"),
     (dict(tp=0), "tp must be a positive integer"),
     (dict(offload=OffloadPolicy(params="cpu")), "needs ZeRO-3"),

@@ -13,6 +13,8 @@ Recompute policies:
 - full: each layer keeps its input (b*s*h, /tp under SP); backward first re-runs the layer's
   forward (ops with phase "bwd", category "recompute"), so one layer's activations are
   alive again transiently. Embedding and head are not checkpointed (Megatron and HF alike).
+- Megatron-Core's fine-grained modules (layernorm, mla_up_proj, moe_act, mlp, shared_experts, with or
+  without core_attn), as a comma list: workloads/recompute.py.
 """
 from __future__ import annotations
 
@@ -20,13 +22,13 @@ import functools
 from dataclasses import dataclass, replace
 from typing import Iterator
 
+from workloads import recompute as recompute_policy
 from workloads.catalog import get_model
 from workloads.model import ModelConfig
 from workloads.ops import Op, memory
 from workloads.profiles import get_profile
 from workloads.shape import Shape
 
-RECOMPUTE = ("none", "selective", "full")
 
 
 @dataclass(frozen=True)
@@ -183,7 +185,17 @@ def _layer_params(m: ModelConfig, kind: str, sh: Shape) -> tuple[int, int]:
 
 # ---- building ----
 
-def _mtp_module(prof, sh: Shape, kind: str, prefix: str, selective: bool) -> tuple[list[Op], list[Op], int, int]:
+def _layer_ops(prof, sh: Shape, kind: str, core_attn: bool, modules: frozenset) -> tuple[list[Op], list[Op]]:
+    """One layer's ops under the recompute modules (core_attn inside the builders, the rest by op name)."""
+    fwd, bwd = prof.layers[kind](sh, core_attn)
+    if not sh.model.mla:
+        return recompute_policy.apply_modules(fwd, bwd, modules - {"mla_up_proj"})
+    # under mla_up_proj MLA's attention kernel keeps only its output o and the logsumexp
+    return recompute_policy.apply_modules(fwd, bwd, modules, sh.b * sh.s_loc * sh.hq * (sh.model.v_head_dim * sh.e + 4))
+
+
+def _mtp_module(prof, sh: Shape, kind: str, prefix: str, selective: bool, modules: frozenset = frozenset()
+                ) -> tuple[list[Op], list[Op], int, int]:
     """One multi-token-prediction depth (DeepSeek-V3 sec. 2.2): RMSNorm of the last hidden state and of the
     next token's embedding, a 2h -> h projection, one transformer layer, the shared output head and its loss."""
     from workloads.layers_fused import linear
@@ -193,7 +205,7 @@ def _mtp_module(prof, sh: Shape, kind: str, prefix: str, selective: bool) -> tup
     norms_b = memory(f"{prefix}norms.bwd", "bwd", "norm", 2 * n, 6 * n * e, flops=12 * n, kernels=4,
                      workspace=2 * n * e)
     proj = linear(sh, f"{prefix}proj", "mtp", sh.tsp, sh.h, 2 * sh.h, saved_input=2 * n * e)
-    lf, lb = prof.layers[kind](sh, selective)
+    lf, lb = _layer_ops(prof, sh, kind, selective, modules)
     hf, hb = prof.head(sh)
     ren = lambda ops: [replace(op, name=prefix + op.name) for op in ops]  # noqa: E731
     params, experts = _layer_params(sh.model, kind, sh)
@@ -225,8 +237,7 @@ def _build(model: ModelConfig, micro_batch: int, seq_len: int, kernels: str, rec
            tp: int, cp: int, sp: bool, ep: int, etp: int, causal: bool, dropout: bool,
            attention: str = "flash") -> StepGraph:
     prof = get_profile(kernels)
-    if recompute not in RECOMPUTE:
-        raise ValueError(f"recompute must be one of {', '.join(RECOMPUTE)}, got {recompute!r}")
+    policy, modules = recompute_policy.parse(recompute)
     if not prof.model_parallel and max(tp, cp, ep, etp) > 1:
         raise ValueError(f"kernels={kernels!r} models one unsharded model replica (tp=cp=ep=etp=1); "
                          "use kernels='fused' for model parallelism")
@@ -236,10 +247,13 @@ def _build(model: ModelConfig, micro_batch: int, seq_len: int, kernels: str, rec
                attention)
     kinds = model.layer_kinds()
     layers = []
+    core_attn = "core_attn" in modules
+    if modules - {"core_attn"} and not prof.model_parallel:
+        raise ValueError(f"recompute modules ({recompute}) are Megatron-Core's; use kernels='fused'")
     for kind in dict.fromkeys(kinds):
-        fwd, bwd = prof.layers[kind](sh, recompute == "selective")
+        fwd, bwd = _layer_ops(prof, sh, kind, core_attn, modules)
         alive = 0.0
-        if recompute == "full":
+        if policy == "full":
             fwd, bwd, alive = _full_recompute(fwd, bwd, sh.tsp * sh.h * sh.e)
         params, experts = _layer_params(model, kind, sh)
         layers.append(_section(kind, fwd, bwd, kinds.count(kind), params, experts, alive))
@@ -247,7 +261,7 @@ def _build(model: ModelConfig, micro_batch: int, seq_len: int, kernels: str, rec
     hf, hb = prof.head(sh)
     mtp_params = mtp_experts = 0
     for k in range(model.mtp_depth):   # DeepSeek-V3 MTP: norms, 2h -> h projection, one layer, shared head
-        f, b, mtp_params_k, mtp_experts_k = _mtp_module(prof, sh, kinds[-1], f"mtp{k}.", recompute == "selective")
+        f, b, mtp_params_k, mtp_experts_k = _mtp_module(prof, sh, kinds[-1], f"mtp{k}.", core_attn, modules)
         hf, hb = hf + f, b + hb
         mtp_params += mtp_params_k
         mtp_experts += mtp_experts_k

@@ -17,7 +17,9 @@ def add_step_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seq-len", type=int, default=None,
                    help=f"tokens per sequence (default {DEFAULT_SEQ_LEN}, or the model's learned positions if fewer)")
     p.add_argument("--micro-batch", type=int, default=None)
-    p.add_argument("--recompute", choices=("none", "selective", "full"), default=None)
+    p.add_argument("--recompute", default=None,
+                   help="none | selective (core attention) | full | Megatron-Core recompute modules, comma "
+                        "separated: core_attn, layernorm, mla_up_proj, moe_act, mlp, shared_experts")
     p.add_argument("--dtype", default="bf16", help="bf16 | fp16 | fp8 | fp32")
     p.add_argument("--optimizer-state-dtype", default=None, help="fp32 (mixed precision) | bf16 (pure bf16)")
     p.add_argument("--kernels", choices=("fused", "eager"), default="fused",
