@@ -162,6 +162,11 @@ TRANSFER_TENSOR_SCALE = {
                     "(1.55x, arXiv 2512.02189)"),
     # same die as B200 (its 1,200 W shows in the higher datasheet peaks); held out: NeMo 25.04 GB200 rows
     "gb200": (0.655, "tensor-core fractions x0.655 as for the B200 (same die; arXiv 2512.02189's B200/H200 ratio)"),
+    # MI300X: AMD's own max-achievable BF16 GEMM is 708 TFLOP/s (4096x4864x32896, hipBLASLt, median 1207 MHz under
+    # load; ROCm blog "Measuring Max-Achievable FLOPs - Part 2", 2025); the H100 fractions say 946. Held out: AMD's
+    # FP8 figure and the ml-engineering MAMF table's MI300X row (benchmarks/mamf_check.py).
+    "mi300x": (0.749, "tensor-core fractions x0.749, set from AMD's published max-achievable BF16 GEMM (708 TFLOP/s, "
+                      "ROCm blog 2025)"),
 }
 
 
