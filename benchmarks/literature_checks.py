@@ -60,12 +60,11 @@ def deepseek_v3() -> None:
                             distributed_optimizer=True, stage_layers=DEEPSEEK_STAGES, recompute=rc)
         r, _ = simulate_cluster("deepseek-v3", "multiplane", plan, ClusterOptions(seq_len=4096, dtype="fp8"), gpus=2048)
         pred = r.tokens_per_s / r.n_gpus
-        fit = "fits" if r.memory.fits else f"does NOT fit ({r.memory.peak / 2**30:.0f} GiB)"
+        fit = f"{'fits' if r.memory.fits else 'does NOT fit'} ({r.memory.peak / 2**30:.0f} GiB)"
         print(f"| DeepSeek-V3 pre-training (report: 2.664M H800-hours / 14.8T tokens) | 2048 | pp16 ep64 dp128 "
               f"{sched}{'' if rc == 'none' else ' recompute ' + rc} | {pred:.0f} tok/s/GPU | {DEEPSEEK_TOK_S_GPU:.0f} tok/s/GPU | "
               f"{(pred / DEEPSEEK_TOK_S_GPU - 1) * 100:+.1f}% | micro-batch 1 and layers per rank 2,4x14,3 assumed; "
-              f"DualPipe as DualPipeV; one MTP depth; {fit} (FP8 caching of SwiGLU inputs and of the expert outputs the "
-              f"combine keeps: not modelled) |")
+              f"DualPipe as DualPipeV; one MTP depth; {fit} (DeepSeek's FP8 caching of activations not modelled) |")
 
 
 def llama3_long_context() -> None:

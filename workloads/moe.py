@@ -65,15 +65,18 @@ def moe_block(sh: Shape) -> tuple[list[Op], list[Op]]:
     fc1 = linear(sh, "moe.fc1", cat, mt, n1, h, saved_input=copies * h * g, batch=local)
     fc2 = linear(sh, "moe.fc2", cat, mt, h, fe, saved_input=copies * fe * g, batch=local)
     a_in, a_out = copies * n1, copies * fe
-    act = memory("moe.act", "fwd", cat, a_in, (a_in + a_out) * e, flops=8 * a_out, saved=a_in * e,
+    # The routing probs scale the activation output (Megatron-Core >= 0.13, weighted_bias_swiglu in experts.py):
+    # the activation keeps its input and the probs; unpermute is then a plain scatter-add that keeps nothing but
+    # the permutation (before 0.13 it weighted each copy and kept all expert outputs, copies x h, for the probs' grad).
+    probs = copies * 4
+    act = memory("moe.act", "fwd", cat, a_in, (a_in + a_out) * e + probs, flops=9 * a_out, saved=a_in * e + probs,
                  workspace=a_out * e)
-    act_b = memory("moe.act.bwd", "bwd", cat, a_in, (a_out + 2 * a_in) * e, flops=12 * a_out,
+    act_b = memory("moe.act.bwd", "bwd", cat, a_in, (a_out + 2 * a_in) * e + 2 * probs, flops=14 * a_out,
                    workspace=a_in * e)
-    # unpermute: weight each copy by its prob and sum back to tokens; keeps copies + probs
-    unperm = memory("moe.unpermute", "fwd", cat, tm * k * h, sent + tm * k * 4 + tm * h * e, flops=2 * tm * k * h,
-                    kernels=2, saved=sent + tm * k * 4, workspace=tm * h * e)
-    unperm_b = memory("moe.unpermute.bwd", "bwd", cat, tm * k * h, tm * h * e + 2 * sent + tm * k * 4 * 2,
-                      kernels=3, workspace=sent)
+    unperm = memory("moe.unpermute", "fwd", cat, tm * k * h, sent + tm * k * 4 + tm * h * e, flops=tm * k * h,
+                    kernels=2, saved=tm * k * 4, workspace=tm * h * e)
+    unperm_b = memory("moe.unpermute.bwd", "bwd", cat, tm * k * h, tm * h * e + sent + tm * k * 4,
+                      kernels=2, workspace=sent)
 
     shared_f, shared_b = [], []
     if m.n_shared_experts:
