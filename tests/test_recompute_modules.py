@@ -79,3 +79,10 @@ def test_plan_and_cli_accept_modules(capsys):
     mods = json.loads(capsys.readouterr().out)
     assert mods["memory"]["activations"] < none["memory"]["activations"]
     assert mods["step_time_s"] > none["step_time_s"]
+
+
+def test_sweep_space_accepts_modules():
+    from sim.sweep.space import SearchSpace
+    assert SearchSpace(recompute=("none", "moe_act,layernorm")).recompute == ("none", "moe_act,layernorm")
+    with pytest.raises(ValueError, match="recompute modules"):
+        SearchSpace(recompute=("bogus",))

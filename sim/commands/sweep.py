@@ -32,7 +32,9 @@ def add_parser(subparsers) -> None:
     for dim in ("tp", "pp", "cp", "ep", "vp", "zero"):
         p.add_argument(f"--{dim}", default=None, help=f"comma list of {dim} values (default: all valid)")
     p.add_argument("--micro-batch", default=None, help="comma list (default 1,2,4,8)")
-    p.add_argument("--recompute", default=None, help="comma list of none,selective,full")
+    p.add_argument("--recompute", default=None,
+                   help="comma list of none, selective, full, or Megatron recompute modules joined by + "
+                        "(e.g. none,full,moe_act+layernorm)")
     p.add_argument("--schedule", default=None, help="comma list of 1f1b,interleaved,zb,gpipe,dualpipev (default 1f1b,interleaved,zb)")
     p.add_argument("--tp-overlap", choices=("off", "on", "both"), default="off")
     p.add_argument("--tp-any", action="store_true", help="allow TP groups wider than a node")
@@ -81,7 +83,7 @@ def run(args) -> int:
     space = SearchSpace(tp=_ints(args.tp), pp=_ints(args.pp), cp=_ints(args.cp), ep=_ints(args.ep),
                         vp=_ints(args.vp), zero=_ints(args.zero) or (0, 1, 2, 3),
                         micro_batch=_ints(args.micro_batch) or (1, 2, 4, 8),
-                        recompute=_words(args.recompute, ("none", "selective", "full")),
+                        recompute=tuple(w.replace("+", ",") for w in _words(args.recompute, ("none", "selective", "full"))),
                         schedule=_words(args.schedule, ("1f1b", "interleaved", "zb")),
                         tp_overlap={"off": (False,), "on": (True,), "both": (False, True)}[args.tp_overlap],
                         tp_any=args.tp_any)

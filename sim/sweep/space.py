@@ -50,9 +50,9 @@ class SearchSpace:
         object.__setattr__(self, "micro_batch", _ints("micro_batch", self.micro_batch))
         if any(z not in (0, 1, 2, 3) for z in self.zero):
             raise ValueError(f"zero stages must be among 0, 1, 2, 3, got {self.zero}")
+        from workloads.recompute import check
         for r in self.recompute:
-            if r not in ("none", "selective", "full"):
-                raise ValueError(f"recompute {r!r} is not one of none, selective, full")
+            check(r)
         for s in self.schedule:
             if s not in SCHEDULE_ORDER:
                 raise ValueError(f"schedule {s!r} is not one of {', '.join(SCHEDULE_ORDER)}")
