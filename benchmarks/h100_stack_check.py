@@ -156,6 +156,19 @@ def sustained(rows, dev_name) -> None:
     print()
 
 
+def burst(rows, dev, prof) -> None:
+    print("### Burst (cold GPU, MAMF's method) vs hot (after 45 s of GEMMs), same shapes\n")
+    print("| dtype | shape | state | measured TFLOP/s | SM clock | predicted | error |\n|---|---|---|---|---|---|---|")
+    for r in rows:
+        if r.get("kind") != "burst":
+            continue
+        kt = gemm_time(dev, prof, r["m"], r["n"], r["k"], r["dtype"])
+        pred = kt.flops / kt.time_s / 1e12
+        print(f"| {r['dtype']} | {r['m']}x{r['n']}x{r['k']} | {r['state']} | {r['tflops']:.0f} | "
+              f"{r['sm_clock_mhz']:.0f} MHz | {pred:.0f} | {pred / r['tflops'] - 1:+.1%} |")
+    print()
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--dir", default=str(ROOT / "data/measured/2026-11-23_h100_stack"))
@@ -170,6 +183,7 @@ def main(argv=None) -> int:
     moe(rows, dev, prof)
     steps(rows, "h100-sxm")
     sustained(rows, "h100-sxm")
+    burst(rows, dev, prof)
     return 0
 
 
