@@ -156,6 +156,12 @@ for _m in (
     _llama("qwen2-57b-a14b", 28, 3584, 28, 4, 18944, 151936, 32768, "HF Qwen/Qwen2-57B-A14B",
            qkv_bias=True, n_experts=64, top_k=8, moe_ffn_hidden=2560, n_shared_experts=1,
            shared_ffn_hidden=20480, shared_expert_gate=True),
+    # Qwen3 MoE (HF Qwen/Qwen3-30B-A3B and Qwen/Qwen3-235B-A22B config.json; Qwen3 technical report Table 2):
+    # per-head q/k RMSNorm, 128 experts, 8 active, no shared expert, every layer MoE, head dim 128, untied.
+    _llama("qwen3-30b-a3b", 48, 2048, 32, 4, 6144, 151936, 40960, "HF Qwen/Qwen3-30B-A3B",
+           head_dim=128, qk_norm=True, n_experts=128, top_k=8, moe_ffn_hidden=768),
+    _llama("qwen3-235b-a22b", 94, 4096, 64, 4, 12288, 151936, 40960, "HF Qwen/Qwen3-235B-A22B",
+           head_dim=128, qk_norm=True, n_experts=128, top_k=8, moe_ffn_hidden=1536),
     # Nemotron-4 340B (Nvidia 2024 tech report Table 1; HF nvidia/Nemotron-4-340B-Base):
     # squared-ReLU MLP, LayerNorm (layernorm1p, with bias), RoPE, no linear biases, untied.
     # DeepSeek-V3 (HF deepseek-ai/DeepSeek-V3 config.json; DeepSeek-V3 technical report): MLA, 61 layers, the
