@@ -1,4 +1,4 @@
-"""Where hardware.perf.profile.TRANSFER_TENSOR_SCALE["b200"] comes from, and its held-out check.
+"""Where hardware.perf.profile.BLACKWELL_2025_SCALE comes from (Blackwell software of early 2025), and its check.
 
 Usage: python benchmarks/b200_transfer_fit.py
 Jarmusch & Chandrasekaran 2025 (arXiv 2512.02189) measured B200 training a GPT-1.3B model 1.55x faster than an

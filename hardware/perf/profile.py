@@ -153,21 +153,33 @@ def _profile_path(dev: DeviceSpec) -> Path | None:
 
 
 # Transfers whose tensor-core rates (GEMM and attention fractions) are scaled from published evidence:
-# device -> (scale, where it comes from). B200: a GPT-1.3B mixed-precision training step runs 1.55x faster
-# on a B200 than on an H200 (Jarmusch & Chandrasekaran 2025, arXiv 2512.02189); with the H100 fractions the
-# model says 2.14x; 0.655 makes it 1.55x (benchmarks/b200_transfer_fit.py). Held out: NeMo 25.02's seven
-# DGX-B200 rows (benchmarks/nemo_held_out.py), 25% -> 9% mean error.
+# device -> (scale, where it comes from).
+# MI300X: AMD's own max-achievable BF16 GEMM is 708 TFLOP/s (4096x4864x32896, hipBLASLt, median 1207 MHz under
+# load; ROCm blog "Measuring Max-Achievable FLOPs - Part 2", 2025); the H100 fractions say 946. Held out: AMD's
+# FP8 figure and the ml-engineering MAMF table's MI300X row (benchmarks/mamf_check.py).
 TRANSFER_TENSOR_SCALE = {
-    "b200": (0.655, "tensor-core fractions x0.655, set from a published B200/H200 GPT-1.3B training ratio "
-                    "(1.55x, arXiv 2512.02189)"),
-    # same die as B200 (its 1,200 W shows in the higher datasheet peaks); held out: NeMo 25.04 GB200 rows
-    "gb200": (0.655, "tensor-core fractions x0.655 as for the B200 (same die; arXiv 2512.02189's B200/H200 ratio)"),
-    # MI300X: AMD's own max-achievable BF16 GEMM is 708 TFLOP/s (4096x4864x32896, hipBLASLt, median 1207 MHz under
-    # load; ROCm blog "Measuring Max-Achievable FLOPs - Part 2", 2025); the H100 fractions say 946. Held out: AMD's
-    # FP8 figure and the ml-engineering MAMF table's MI300X row (benchmarks/mamf_check.py).
     "mi300x": (0.749, "tensor-core fractions x0.749, set from AMD's published max-achievable BF16 GEMM (708 TFLOP/s, "
                       "ROCm blog 2025)"),
 }
+# Blackwell (B200, GB200) runs today's stacks at the H100's fractions (NeMo 26.x GB200 rows, MAMF GEMMs:
+# benchmarks/nemo26_held_out.py, mamf_check.py). The software of early 2025 did not: a GPT-1.3B step ran only 1.55x
+# an H200 (arXiv 2512.02189), which a x0.655 scale reproduces (benchmarks/b200_transfer_fit.py); held out with it,
+# NeMo 25.02 DGX-B200 and 25.04 GB200 rows come within 7-9% (benchmarks/nemo_held_out.py). `blackwell_2025`.
+BLACKWELL_2025_SCALE = 0.655
+
+
+def with_tensor_scale(prof: PerfProfile, k: float, why: str) -> PerfProfile:
+    """`prof` with its GEMM and attention tensor-core fractions multiplied by k (source noted)."""
+    return dataclasses.replace(
+        prof, compute_fraction={d: v * k for d, v in prof.compute_fraction.items()},
+        attn_fwd_fraction=prof.attn_fwd_fraction * k, attn_bwd_fraction=prof.attn_bwd_fraction * k,
+        source=f"{prof.source}; {why}")
+
+
+def blackwell_2025(prof: PerfProfile) -> PerfProfile:
+    """A Blackwell profile as early-2025 software ran it (NeMo 25.0x, arXiv 2512.02189): tensor rates x0.655."""
+    return with_tensor_scale(prof, BLACKWELL_2025_SCALE, "Blackwell software of early 2025: tensor-core fractions "
+                                                         "x0.655 (arXiv 2512.02189 B200/H200 ratio)")
 
 
 def profile_for(dev: DeviceSpec) -> PerfProfile:
@@ -181,9 +193,5 @@ def profile_for(dev: DeviceSpec) -> PerfProfile:
         source=f"transferred from {ref.device} ({ref.source}): same fractions and latencies applied to "
                f"{dev.name}'s datasheet peaks; not measured on {dev.name}")
     if dev.name in TRANSFER_TENSOR_SCALE:
-        k, why = TRANSFER_TENSOR_SCALE[dev.name]
-        prof = dataclasses.replace(
-            prof, compute_fraction={d: v * k for d, v in prof.compute_fraction.items()},
-            attn_fwd_fraction=prof.attn_fwd_fraction * k, attn_bwd_fraction=prof.attn_bwd_fraction * k,
-            source=f"{prof.source}; {why}")
+        prof = with_tensor_scale(prof, *TRANSFER_TENSOR_SCALE[dev.name])
     return prof
