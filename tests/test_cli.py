@@ -48,7 +48,6 @@ def test_json_contract(capsys):
     (["simulate", "--kernels", "bogus"], "kernels"),
     (["simulate", "--cluster", "dgx-h100", "--gpus", "8", "--hardware", "a100"], "contradicts"),
     (["simulate", "--model", "megatron-gpt-22b", "--seq-len", "4096"], "2048 learned positions"),
-    (["validate", "--sources", "NOPE"], "unknown validation source"),
 ])
 def test_bad_input_is_one_line_exit_2(capsys, argv, needle):
     code, out, err = run(capsys, *argv)
@@ -91,3 +90,12 @@ def test_default_seq_len_respects_learned_positions(capsys, model, seq):
     code, out, _ = run(capsys, "simulate", "--model", model, "--json")
     assert code == 0
     assert json.loads(out)["config"]["seq_len"] == seq
+
+
+def test_validate_unknown_source_is_one_line(tmp_path, capsys):
+    csv = tmp_path / "runs.csv"
+    csv.write_text("src,model,L,h,heads,seq,vocab,prec,gpu,n_gpu,TP,PP,DP,CP,EP,VP,MBS,GBS,recompute,metric,value,flag\n"
+                   "FA,x,,,,,,,,1,,,,,,,,,,TF,1,\n")
+    code, _, err = run(capsys, "validate", "--csv", str(csv), "--sources", "NOPE")
+    assert code == 2
+    assert err.strip().count("\n") == 0 and "unknown validation source(s) NOPE" in err and "FA" in err
