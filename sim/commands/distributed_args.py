@@ -25,7 +25,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--no-sequence-parallel", action="store_true")
     g.add_argument("--tp-overlap", action="store_true", help="overlap TP collectives with GEMMs")
     g.add_argument("--no-dp-overlap", action="store_true")
-    g.add_argument("--ep-overlap", action="store_true", help="overlap the expert all-to-all with compute")
+    g.add_argument("--ep-overlap", action="store_true",
+                   help="Megatron-Core's EP comm overlap: hides 20%% of the expert all-to-all (measured on NeMo 26 "
+                        "recipes, sim.distributed.EP_OVERLAP_HIDDEN)")
     g.add_argument("--offload", default=None,
                    help="comma list of what leaves the GPU: optimizer=cpu|nvme,params=cpu|nvme,"
                         "grads=cpu|nvme,activations=cpu")
