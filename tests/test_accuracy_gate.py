@@ -1,7 +1,7 @@
 """Accuracy regression gate: median |error| per group must not rise above the level recorded in accuracy_baseline.json.
 
 Groups: the shipped profiles on the microbenchmarks (per kind), whole measured train steps (per device),
-and the published runs of `roofsim validate` (mean absolute error per source).
+the published runs of `roofsim validate` (mean absolute error per source) and the held-out NeMo 26.x runs.
 Regenerate the baseline after a deliberate change, and say why in the commit:
     python tests/test_accuracy_gate.py --update
 """
@@ -37,6 +37,9 @@ def current() -> dict[str, float]:
         errs.setdefault(f"steps/{device_of(rec)}", []).append(abs(r.step_time_s / rec["step_s_median"] - 1))
     for name, e in errs.items():
         out[name] = sorted(e)[len(e) // 2]
+    from nemo26_held_out import mean_errors   # held-out NeMo 26.x runs (published plans), mean per system
+    for system, mape in mean_errors().items():
+        out[f"nemo26/{system}"] = mape
     if (ROOT.parent / "shared/validation/published_runs.csv").exists():   # `roofsim validate`, mean per source
         from sim.validate import summary, validate
         for src, mape in summary(validate()).items():
