@@ -13,6 +13,7 @@ EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
     ("deepseek_dualpipe.py", ["256", "1024"], "dualpipev"),
     ("network_compare.py", ["mixtral-8x7b", "64", "128", "2048"], "multi-plane"),
     ("sweep_llama70b.py", ["128", "64", "4096", "1"], "interleaved"),
+    ("moe_memory_wall.py", ["256"], "moe_act,layernorm"),
 ])
 def test_example_runs(script, argv, expect, monkeypatch, capsys, tmp_path):
     monkeypatch.chdir(tmp_path)
