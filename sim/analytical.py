@@ -31,8 +31,8 @@ from sim.pipeline_formulas import (BUBBLES, in_flight, paired_fraction, register
 from sim.plan import chunk_layers
 from sim.schedules import SPLIT_BACKWARD, layout_position, virtual_stage
 from sim.schedules.base import SCHEDULE_LAYOUT
-from sim.distributed import (DP_BUCKET_PARAMS, EP_OVERLAP_HIDDEN, ClusterOptions, comm_groups, precision_policy,
-                             step_graph, step_profile)
+from sim.distributed import (DP_BUCKET_PARAMS, EP_OVERLAP_HIDDEN, ClusterOptions, comm_groups,
+                             param_gather_exposed, precision_policy, step_graph, step_profile)
 from sim.memory_dist import StateBytes, plan_memory
 from sim.plan import ParallelPlan
 from sim.single import usable_memory
@@ -392,6 +392,8 @@ class AnalyticalModel:
             if 1 <= zero < 3 and not plan.zeroth_order:
                 opt_comm = (self.comm_time(groups, "all_gather", "dpcp", params * policy.weight_bytes)
                             + self.comm_time(groups, "all_gather", "edp", experts * policy.weight_bytes))
+                if plan.param_gather_overlap:
+                    opt_comm = param_gather_exposed(opt_comm, params + experts, sum(c.fwd for c in chunks))
             else:
                 opt_comm = 0.0
             per_stage[s] = (t, b_last, dp_exposed, dp_blocking, async_dp, opt, opt_comm, blocking_sum, dp_async)

@@ -60,6 +60,16 @@ EP_OVERLAP_HIDDEN = 0.2
 # DP gradient buckets: Megatron's default bucket is 40M elements; the last bucket's reduction
 # cannot overlap backward. We expose one bucket's worth of the reduction (at most all of it).
 DP_BUCKET_PARAMS = 40e6
+
+
+def param_gather_exposed(ag_s: float, params: float, first_forward_s: float) -> float:
+    """Exposed part of the distributed optimizer's parameter all-gather when it runs bucket by bucket under the
+    next step's first forward (Megatron's --overlap-param-gather): at least the first bucket, else what the
+    forward cannot cover. A steady-state step: the gather that follows this step's optimizer is the next one's."""
+    first = min(1.0, DP_BUCKET_PARAMS / max(params, 1.0))
+    return max(ag_s * first, ag_s - first_forward_s)
+
+
 # Cross-node pipeline sends go rank to rank over the NIC: one message per micro-batch boundary.
 FWD, BWD, WGT = "F", "B", "W"
 
@@ -329,6 +339,8 @@ def simulate_cluster(model: ModelConfig | str, cluster: Cluster | str, plan: Par
             dense = sum(chunks[(stage, c)].params for c in range(plan.vp))
             ag = (_comm_time(cl, groups, "all_gather", "dpcp", dense * policy.weight_bytes)
                   + _comm_time(cl, groups, "all_gather", "edp", (params - dense) * policy.weight_bytes))
+            if plan.param_gather_overlap:   # bucket by bucket under the next step's first forward of this stage
+                ag = param_gather_exposed(ag, params, sum(chunks[(stage, c)].fwd for c in range(plan.vp)))
             pieces.append(CommPiece("comm:dp", ag, "blocking"))
         return TaskCost(opt, tuple(pieces))
 

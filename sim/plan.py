@@ -97,6 +97,8 @@ class ParallelPlan:
     recompute_layers: int | None = None  # layers per stage fully recomputed; None = all
     distributed_optimizer: bool = False  # Megatron distributed optimizer = ZeRO-1 over dp*cp
     dp_overlap: bool = True  # gradient reduce(-scatter) per bucket overlapped with backward
+    param_gather_overlap: bool = True  # distributed optimizer: updated params all-gathered per bucket under the
+    #                                    next step's first forward (Megatron --overlap-param-gather, NeMo overlap_param_sync)
     tp_overlap: bool = False  # TP collectives overlapped with GEMMs (userbuffers)
     pp_overlap: bool = True  # p2p sends asynchronous
     fsdp_prefetch: bool = True  # next layer's all-gather overlapped with this layer

@@ -164,7 +164,7 @@ TRANSFER_TENSOR_SCALE = {
 # Blackwell (B200, GB200) runs today's stacks at the H100's fractions (NeMo 26.x GB200 rows, MAMF GEMMs:
 # benchmarks/nemo26_held_out.py, mamf_check.py). The software of early 2025 did not: a GPT-1.3B step ran only 1.55x
 # an H200 (arXiv 2512.02189), which a x0.655 scale reproduces (benchmarks/b200_transfer_fit.py); held out with it,
-# NeMo 25.02 DGX-B200 and 25.04 GB200 rows come within 7-9% (benchmarks/nemo_held_out.py). `blackwell_2025`.
+# NeMo 25.02 DGX-B200 and 25.04 GB200 rows come within 7-8% (benchmarks/nemo_held_out.py). `blackwell_2025`.
 BLACKWELL_2025_SCALE = 0.655
 
 

@@ -25,6 +25,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--no-sequence-parallel", action="store_true")
     g.add_argument("--tp-overlap", action="store_true", help="overlap TP collectives with GEMMs")
     g.add_argument("--no-dp-overlap", action="store_true")
+    g.add_argument("--no-param-gather-overlap", action="store_true",
+                   help="distributed optimizer: all-gather the updated parameters after the step, exposed "
+                        "(default: under the next forward, Megatron --overlap-param-gather)")
     g.add_argument("--ep-overlap", action="store_true",
                    help="Megatron-Core's EP comm overlap: hides 20%% of the expert all-to-all (measured on NeMo 26 "
                         "recipes, sim.distributed.EP_OVERLAP_HIDDEN)")
@@ -82,7 +85,8 @@ def plan_from_args(args, n_gpus: int) -> ParallelPlan:
                         sequence_parallel=tp > 1 and not args.no_sequence_parallel,
                         micro_batch=mb, global_batch=gb, schedule=schedule,
                         recompute=args.recompute or "none", tp_overlap=args.tp_overlap,
-                        dp_overlap=not args.no_dp_overlap, ep_overlap=args.ep_overlap, offload=_offload(args.offload),
+                        dp_overlap=not args.no_dp_overlap, ep_overlap=args.ep_overlap,
+                        param_gather_overlap=not args.no_param_gather_overlap, offload=_offload(args.offload),
                         zeroth_order=args.zeroth_order, stage_layers=_stage_layers(args.stage_layers))
 
 
