@@ -10,6 +10,7 @@ One JSON object per line, flushed as it goes.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 
 SEQS = (512, 1024, 2048, 4096, 8192, 16384)
@@ -32,9 +33,27 @@ def emit(fh, rec):
     fh.flush()
 
 
-def attention(torch, fh):
+def time_sdpa(torch, q, k, v, g, causal, backend, flops, rec):
+    """Forward and forward+backward of SDPA on one backend into `rec` (or the error it raised)."""
     import torch.nn.functional as F
-    from torch.nn.attention import SDPBackend, sdpa_kernel
+    from torch.nn.attention import sdpa_kernel
+    try:
+        def fwd():
+            return F.scaled_dot_product_attention(q, k, v, is_causal=causal)
+
+        def fb():
+            torch.autograd.backward(fwd(), g, inputs=[q, k, v])
+        with sdpa_kernel([backend]):
+            ms_f, ms_fb = bench(fwd), bench(fb)
+        rec.update(ms_fwd=ms_f, ms_fwd_bwd=ms_fb, tflops_fwd=flops / ms_f / 1e9,
+                   tflops_bwd=2.5 * flops / (ms_fb - ms_f) / 1e9)
+    except Exception as e:  # noqa: BLE001 - record and go on
+        rec["error"] = f"{type(e).__name__}: {str(e)[:200]}"
+    return rec
+
+
+def attention(torch, fh):
+    from torch.nn.attention import SDPBackend
     for d in (128, 64, 256):
         hq = 2048 // d
         for s in SEQS:
@@ -46,19 +65,7 @@ def attention(torch, fh):
                 fl = 4 * b * hq * s * s * d * (0.5 if causal else 1.0)
                 for label, be in (("flash2", SDPBackend.FLASH_ATTENTION), ("cudnn", SDPBackend.CUDNN_ATTENTION)):
                     rec = {"kind": "attn", "backend": label, "b": b, "hq": hq, "s": s, "d": d, "causal": causal}
-                    try:
-                        def fwd():
-                            return F.scaled_dot_product_attention(q, k, v, is_causal=causal)
-
-                        def fb():
-                            torch.autograd.backward(fwd(), g, inputs=[q, k, v])
-                        with sdpa_kernel([be]):
-                            ms_f, ms_fb = bench(fwd), bench(fb)
-                        rec.update(ms_fwd=ms_f, ms_fwd_bwd=ms_fb, tflops_fwd=fl / ms_f / 1e9,
-                                   tflops_bwd=2.5 * fl / (ms_fb - ms_f) / 1e9)
-                    except Exception as e:  # noqa: BLE001 - record and go on
-                        rec["error"] = f"{type(e).__name__}: {str(e)[:200]}"
-                    emit(fh, rec)
+                    emit(fh, time_sdpa(torch, q, k, v, g, causal, be, fl, rec))
             del q, k, v, g
             torch.cuda.empty_cache()
         print("attn d", d, flush=True)
@@ -66,8 +73,7 @@ def attention(torch, fh):
 
 def attention_wide(torch, fh):
     """Head dims between 128 and 256: Nemotron-4's 192, and MLA's 192-wide q/k with 128-wide v (cuDNN only)."""
-    import torch.nn.functional as F
-    from torch.nn.attention import SDPBackend, sdpa_kernel
+    from torch.nn.attention import SDPBackend
     for d, dv in ((192, 192), (192, 128), (160, 160)):
         hq = 16
         for s in (1024, 2048, 4096, 8192):
@@ -78,19 +84,7 @@ def attention_wide(torch, fh):
             fl = 2 * b * hq * s * s * (d + dv) * 0.5
             for label, be in (("flash2", SDPBackend.FLASH_ATTENTION), ("cudnn", SDPBackend.CUDNN_ATTENTION)):
                 rec = {"kind": "attn", "backend": label, "b": b, "hq": hq, "s": s, "d": d, "dv": dv, "causal": True}
-                try:
-                    def fwd():
-                        return F.scaled_dot_product_attention(q, k, v, is_causal=True)
-
-                    def fb():
-                        torch.autograd.backward(fwd(), g, inputs=[q, k, v])
-                    with sdpa_kernel([be]):
-                        ms_f, ms_fb = bench(fwd), bench(fb)
-                    rec.update(ms_fwd=ms_f, ms_fwd_bwd=ms_fb, tflops_fwd=fl / ms_f / 1e9,
-                               tflops_bwd=2.5 * fl / (ms_fb - ms_f) / 1e9)
-                except Exception as e:  # noqa: BLE001
-                    rec["error"] = f"{type(e).__name__}: {str(e)[:200]}"
-                emit(fh, rec)
+                emit(fh, time_sdpa(torch, q, k, v, g, True, be, fl, rec))
             del q, k, v, g
             torch.cuda.empty_cache()
         print("attn wide", d, dv, flush=True)
@@ -105,7 +99,7 @@ def moe(torch, fh):
             x = torch.randn(total, k, device="cuda", dtype=torch.bfloat16)
             w = torch.randn(e, n, k, device="cuda", dtype=torch.bfloat16)
             wt = w.transpose(-2, -1)
-            offs = torch.tensor(list(__import__("itertools").accumulate(counts)), device="cuda", dtype=torch.int32)
+            offs = torch.tensor(list(itertools.accumulate(counts)), device="cuda", dtype=torch.int32)
             flops = 2 * total * n * k
             rec = {"kind": "moe_gemm", "case": label, "experts": e, "tokens_per_expert": counts, "n": n, "k": k,
                    "skew": skew}
