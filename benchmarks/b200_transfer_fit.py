@@ -16,7 +16,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from hardware.catalog import get_device  # noqa: E402
-from hardware.perf.profile import REFERENCE_PROFILE, PROFILE_DIR, PerfProfile  # noqa: E402
+from hardware.perf.profile import REFERENCE_PROFILE, PROFILE_DIR, PerfProfile, with_tensor_scale  # noqa: E402
 from sim.single import StepOptions, simulate  # noqa: E402
 from workloads.catalog import get_model  # noqa: E402
 
@@ -29,8 +29,7 @@ def unscaled_b200() -> PerfProfile:
 
 
 def scaled(base: PerfProfile, k: float) -> PerfProfile:
-    return dataclasses.replace(base, compute_fraction={d: v * k for d, v in base.compute_fraction.items()},
-                               attn_fwd_fraction=base.attn_fwd_fraction * k, attn_bwd_fraction=base.attn_bwd_fraction * k)
+    return with_tensor_scale(base, k, f"tensor-core fractions x{k}")
 
 
 def main() -> int:

@@ -31,8 +31,8 @@ from sim.pipeline_formulas import (BUBBLES, in_flight, paired_fraction, register
 from sim.plan import chunk_layers
 from sim.schedules import SPLIT_BACKWARD, layout_position, virtual_stage
 from sim.schedules.base import SCHEDULE_LAYOUT
-from sim.distributed import (DP_BUCKET_PARAMS, EP_OVERLAP_HIDDEN, ClusterOptions, comm_groups,
-                             param_gather_exposed, precision_policy, step_graph, step_profile)
+from sim.distributed import (DP_BUCKET_PARAMS, ClusterOptions, comm_groups, ep_overlap_split, param_gather_exposed,
+                             precision_policy, step_graph, step_profile)
 from sim.memory_dist import StateBytes, plan_memory
 from sim.plan import ParallelPlan
 from sim.single import usable_memory
@@ -326,8 +326,8 @@ class AnalyticalModel:
                         if ph != phase or secs <= 0:
                             continue
                         if group == "ep" and modes["ep"] == "overlapped":   # partly hidden (distributed.py)
-                            blocking += secs * (1 - EP_OVERLAP_HIDDEN)
-                            secs *= EP_OVERLAP_HIDDEN
+                            lane_s, secs = ep_overlap_split(secs)
+                            blocking += lane_s
                         if modes[{"etp": "tp"}.get(group, group)] == "blocking":
                             blocking += secs * (1 - paired)
                             if paired:
